@@ -1,0 +1,71 @@
+# libtask9 — every target creates/updates the local virtual environment itself.
+# Main entry points (see README.md):  make check   and   make test
+
+PYTHON   ?= python3
+VENV     ?= .venv
+PY       := $(VENV)/bin/python
+STAMP    := $(VENV)/.installed
+DURATION ?= 120
+SEED     ?=
+
+.PHONY: all venv check check-full spec check-trace test test-all lint fuzz stress \
+        bench bench-quick bench-plot clean
+
+all: check test
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## check: lint + TLC on the CI-sized models + the mutants + TLC trace validation
+check: $(STAMP) lint
+
+spec: $(STAMP)
+	$(PY) spec/tlc.py check
+
+check-full: $(STAMP)
+	$(PY) spec/tlc.py full
+
+check-trace: $(STAMP)
+	$(PY) -m stress check-trace --count 2
+
+lint: $(STAMP)
+	$(PY) -m ruff check libtask9 tests examples
+	$(PY) -m mypy --strict libtask9
+
+## test: the whole pytest suite (unit, Hypothesis stateful with the CI budget, oracle vs TLC)
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## test-all: the suite on every installed CPython 3.10–3.13
+test-all:
+	@for v in 3.10 3.11 3.12 3.13; do \
+	  if command -v python$$v >/dev/null 2>&1; then \
+	    echo "== python$$v"; $(MAKE) --no-print-directory test PYTHON=python$$v VENV=.venv-$$v || exit 1; \
+	  else echo "== python$$v not installed, skipped"; fi; \
+	done
+
+fuzz: $(STAMP)
+	LIBTASK9_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/test_stateful.py -p no:timeout
+
+stress: $(STAMP)
+	$(PY) -m stress run --duration $(DURATION) $(if $(SEED),--seed $(SEED))
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m bench run
+
+bench-quick: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m bench quick
+
+bench-plot: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m bench plot
+
+clean:
+	rm -rf $(VENV) .venv-3.* spec/_work .pytest_cache .mypy_cache .ruff_cache .hypothesis

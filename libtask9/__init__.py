@@ -1,0 +1,94 @@
+"""libtask9: Plan 9 libthread for Python 3.
+
+Procs are OS threads, tasks are greenlets cooperatively scheduled inside their proc,
+channels (unbuffered or buffered) connect tasks in the same or different procs, ``alt``
+waits on several channel operations and completes exactly one, ``IOProc`` runs blocking
+calls on a helper thread, and timers deliver on channels.  The channel and alt rules are
+specified in ``spec/Channels.tla`` and checked against this implementation.
+"""
+
+from ._chan import Channel, ChannelStatistics, Op, alt, alt_recv, alt_send
+from ._ioproc import IOProc
+from ._sched import (
+    Proc,
+    Runner,
+    curproc,
+    curtask,
+    new_proc,
+    new_task,
+    run,
+    set_excepthook,
+    yield_,
+)
+from ._task import Task
+from ._timer import (
+    Hour,
+    Millisecond,
+    Minute,
+    Second,
+    Ticker,
+    Timer,
+    after,
+    init_timers,
+    sleep,
+    tick,
+)
+from ._trace import TraceRecorder, get_tracer, set_tracer, tracing
+from .errors import (
+    ChannelClosed,
+    Deadlock,
+    InternalError,
+    IOProcClosed,
+    Libtask9Error,
+    NotInTask,
+    TaskKilled,
+    WrongProc,
+)
+
+#: The original libtask9's name for ``yield_``.
+yieldtask = yield_
+
+__version__ = "0.1.0.dev0"
+
+__all__ = [
+    "Channel",
+    "ChannelClosed",
+    "ChannelStatistics",
+    "Deadlock",
+    "Hour",
+    "IOProc",
+    "IOProcClosed",
+    "InternalError",
+    "Libtask9Error",
+    "Millisecond",
+    "Minute",
+    "NotInTask",
+    "Op",
+    "Proc",
+    "Runner",
+    "Second",
+    "Task",
+    "TaskKilled",
+    "Ticker",
+    "Timer",
+    "TraceRecorder",
+    "WrongProc",
+    "after",
+    "alt",
+    "alt_recv",
+    "alt_send",
+    "curproc",
+    "curtask",
+    "get_tracer",
+    "init_timers",
+    "new_proc",
+    "new_task",
+    "run",
+    "set_excepthook",
+    "set_tracer",
+    "sleep",
+    "tick",
+    "tracing",
+    "yield_",
+    "yieldtask",
+]

@@ -1,0 +1,604 @@
+"""Channels and alt: the core every channel operation funnels through.
+
+This is plan9port's ``channel.c`` algorithm (one global lock, "the task that completes
+an operation does all the bookkeeping") with Go's close semantics and FIFO waiters.  The
+rules are written once, formally, in ``spec/Channels.tla``; each function below names the
+spec action it performs, and with a tracer installed it records that action as one event
+while ``chanlock`` is held (the linearization point).
+
+Invariants (names as in ``spec/Channels.tla``; ``Channel.check_invariants`` asserts them):
+
+* BufBound     ``len(_buf) <= _cap``; an unbuffered channel never buffers.
+* QueueExact   a task is queued iff it is blocked in an alt, with exactly one ``_Waiter``
+               per non-nil case of that alt, in the queue of that case's channel and
+               direction; a woken, killed or closed-out alt is queued nowhere.
+* NoMissedRendezvous
+               a blocked receiver never waits on a non-empty buffer or a closed channel; a
+               blocked sender never waits on a non-full buffer or a closed channel; on an
+               unbuffered channel, senders and receivers queued at the same time all belong
+               to one task (an alt offering both directions of one channel).
+  So for ``_cap > 0``: ``_recvq`` non-empty => ``_buf`` empty, and ``_sendq`` non-empty
+  => ``_buf`` full (Go ``chan.go`` header), which is why readiness only looks at the
+  buffer and the queues (plan9port ``altcanexec``).
+* AtMostOneCommit  an alt completes once: the completer sets ``_Alt.outcome`` under the
+               lock and withdraws every other waiter of that alt in the same critical section.
+* Conservation every value handed to ``send`` is, at every moment, in exactly one place:
+               the buffer, the result of a ``recv``, or its blocked sender's waiter.
+
+Waiter order is FIFO (Go, trio, Stackless), not plan9port's random pick; the choice among
+*ready cases* of an alt is uniform (plan9port ``rand() % ncan``, Go's select).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict, deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar, cast
+
+from . import _trace
+from ._sched import chanlock, current_task_or_none, park, ready_locked
+from ._task import BLOCKED, DONE, Task
+from .errors import ChannelClosed, InternalError, NotInTask, TaskKilled
+
+__all__ = [
+    "Channel",
+    "ChannelStatistics",
+    "Op",
+    "alt",
+    "alt_recv",
+    "alt_send",
+]
+
+T = TypeVar("T")
+
+SEND = "send"
+RECV = "recv"
+
+# _Alt.outcome values
+OK = "ok"
+CLOSED = "closed"
+KILLED = "killed"
+
+_chan_ids = itertools.count(1)
+
+
+class Op(Generic[T]):
+    """One case of an :func:`alt`: made by :func:`alt_send` or :func:`alt_recv`.
+
+    An op on channel ``None`` is never ready and never queued (plan9's CHANNOP, Go's nil
+    channel).  Ops are plain descriptions and may be reused across alts.
+    """
+
+    __slots__ = ("chan", "dir", "value")
+
+    def __init__(self, chan: Channel[T] | None, dir: str, value: Any) -> None:
+        if chan is not None and not isinstance(chan, Channel):
+            raise TypeError(f"alt_{dir}() needs a Channel or None, got {chan!r}")
+        self.chan = chan
+        self.dir = dir
+        self.value = value
+
+    def __repr__(self) -> str:
+        if self.dir == SEND:
+            return f"alt_send({self.chan!r}, {self.value!r})"
+        return f"alt_recv({self.chan!r})"
+
+
+def alt_send(chan: Channel[T] | None, value: T) -> Op[T]:
+    """An alt case that sends ``value`` on ``chan`` (``None``: never ready)."""
+    return Op(chan, SEND, value)
+
+
+def alt_recv(chan: Channel[T] | None) -> Op[T]:
+    """An alt case that receives from ``chan`` (``None``: never ready)."""
+    return Op(chan, RECV, None)
+
+
+class _Alt:
+    """A pending alt of one blocked task (plan9port: the task's ``Alt`` array while it
+    sleeps; Go: the ``sudog`` list of a parked select).  Guarded by chanlock."""
+
+    __slots__ = ("index", "kind", "outcome", "task", "value", "waiters")
+
+    def __init__(self, task: Task, kind: str) -> None:
+        self.task = task
+        self.kind = kind  # "send", "recv", "alt" -- for diagnostics only
+        self.waiters: list[_Waiter] = []
+        self.outcome: str | None = None  # set exactly once, by the completer
+        self.index = -1
+        self.value: Any = None
+
+    def describe(self) -> str:
+        if self.kind != "alt" and len(self.waiters) == 1:
+            w = self.waiters[0]
+            return f"blocked in {w.dir} on {w.chan!r}"
+        cases = ", ".join(f"{w.dir} {w.chan!r}" for w in self.waiters) or "no cases"
+        return f"blocked in alt({cases})"
+
+
+class _Waiter:
+    """One queued case of a blocked alt (plan9port: an ``Alt`` entry on ``asend``/``arecv``)."""
+
+    __slots__ = ("alt", "chan", "dir", "index", "value")
+
+    def __init__(self, alt: _Alt, chan: Channel[Any], dir: str, value: Any, index: int) -> None:
+        self.alt = alt
+        self.chan = chan
+        self.dir = dir
+        self.value = value
+        self.index = index
+
+
+@dataclass(frozen=True)
+class ChannelStatistics:
+    """A consistent snapshot of a channel (taken under the channel lock)."""
+
+    capacity: int
+    buffered: int
+    senders_waiting: int
+    receivers_waiting: int
+    closed: bool
+
+
+class Channel(Generic[T]):
+    """A channel of values of type ``T`` (libthread ``chancreate``).
+
+    ``Channel(0)`` (the default) is an unbuffered rendezvous: a send blocks until a
+    receiver takes the value and vice versa.  ``Channel(n)`` buffers up to ``n`` values in
+    FIFO order.  Channels may be shared by tasks of any procs.
+
+    Closing follows Go: values buffered before ``close()`` are still received; after that
+    ``recv`` raises :class:`ChannelClosed`; ``send`` on a closed channel and a second
+    ``close()`` raise :class:`ChannelClosed`; closing wakes every blocked receiver and
+    sender with :class:`ChannelClosed`.  Iterating (``for v in ch``) receives until the
+    channel is closed and drained.
+    """
+
+    __slots__ = ("__weakref__", "_buf", "_cap", "_closed", "_recvq", "_sendq", "_traced",
+                 "id", "name")
+
+    def __init__(self, bufsize: int = 0, *, name: str | None = None) -> None:
+        if isinstance(bufsize, bool) or not isinstance(bufsize, int):
+            raise TypeError(f"Channel buffer size must be an int, got {bufsize!r}")
+        if bufsize < 0:
+            raise ValueError(f"Channel buffer size must be >= 0, got {bufsize}")
+        self._init(bufsize, name, traced=True)
+
+    def _init(self, bufsize: int, name: str | None, traced: bool) -> None:
+        self.id: int = next(_chan_ids)
+        self.name = name
+        self._cap = bufsize
+        self._buf: deque[T] = deque()
+        # FIFO queues of waiters; OrderedDict gives O(1) append, pop-first and removal
+        # from the middle (withdrawing the losing cases of a woken alt).
+        self._sendq: OrderedDict[_Waiter, None] = OrderedDict()
+        self._recvq: OrderedDict[_Waiter, None] = OrderedDict()
+        self._closed = False
+        tr = _trace.tracer
+        self._traced = traced and tr is not None
+        if self._traced and tr is not None:
+            with chanlock:
+                tr({"seq": _trace.next_seq(), "action": "ChanCreate", "task": None,
+                    "proc": None, "chan": self.id, "cap": bufsize})
+
+    @classmethod
+    def _internal(cls, bufsize: int, name: str) -> Channel[Any]:
+        """A channel used by libtask9 itself (timers, IOProc replies): never traced."""
+        ch: Channel[Any] = cls.__new__(cls)
+        ch._init(bufsize, name, traced=False)
+        return ch
+
+    def __repr__(self) -> str:
+        name = f" {self.name!r}" if self.name else ""
+        return f"<Channel {self.id}{name} cap={self._cap}{' closed' if self._closed else ''}>"
+
+    # -- introspection -------------------------------------------------------------------
+
+    @property
+    def cap(self) -> int:
+        """The buffer capacity (0 for a rendezvous channel)."""
+        return self._cap
+
+    @property
+    def closed(self) -> bool:
+        """True once ``close()`` has been called."""
+        return self._closed
+
+    def __len__(self) -> int:
+        """The number of values buffered now."""
+        return len(self._buf)
+
+    def statistics(self) -> ChannelStatistics:
+        with chanlock:
+            return ChannelStatistics(self._cap, len(self._buf), len(self._sendq),
+                                     len(self._recvq), self._closed)
+
+    def snapshot(self) -> tuple[list[T], list[tuple[int, int]], list[tuple[int, int]], bool]:
+        """``(buffer, sendq, recvq, closed)`` with queue entries as ``(task id, case
+        index)``, in FIFO order: the channel's state in the spec's terms."""
+        with chanlock:
+            return (list(self._buf),
+                    [(w.alt.task.id, w.index) for w in self._sendq],
+                    [(w.alt.task.id, w.index) for w in self._recvq],
+                    self._closed)
+
+    def check_invariants(self) -> None:
+        """Raise InternalError naming the first violated invariant (see module header)."""
+        with chanlock:
+            _check_locked(self)
+
+    # -- operations ----------------------------------------------------------------------
+
+    def send(self, value: T) -> None:
+        """Send ``value``, blocking until a receiver or buffer space takes it."""
+        _op1(_task_for("Channel.send()"), self, SEND, value, True)
+
+    def recv(self) -> T:
+        """Receive a value, blocking until one is available."""
+        return cast(T, _op1(_task_for("Channel.recv()"), self, RECV, None, True)[1])
+
+    def nbsend(self, value: T) -> bool:
+        """Send without blocking: True if sent, False if it would have blocked."""
+        return _op1(_task_for("Channel.nbsend()"), self, SEND, value, False)[0] >= 0
+
+    def nbrecv(self) -> tuple[bool, T | None]:
+        """Receive without blocking: ``(True, value)``, or ``(False, None)`` if it would
+        have blocked."""
+        idx, value = _op1(_task_for("Channel.nbrecv()"), self, RECV, None, False)
+        return (idx >= 0, value)
+
+    def close(self) -> None:
+        """Close the channel (spec action ``Close``; closing twice is ``CloseClosed`` and
+        raises :class:`ChannelClosed`)."""
+        t = _task_for("Channel.close()")
+        with chanlock:
+            if t._kill_pending:
+                _killed_locked(t)
+                outcome = KILLED
+            elif self._closed:
+                outcome = CLOSED
+                tr = _trace.tracer
+                if tr is not None and self._traced:
+                    tr({"seq": _trace.next_seq(), "action": "CloseClosed", "task": t.id,
+                        "proc": t.proc.id, "chan": self.id})
+            else:
+                woken = _close_locked(self)
+                tr = _trace.tracer
+                if tr is not None and self._traced:
+                    tr({"seq": _trace.next_seq(), "action": "Close", "task": t.id,
+                        "proc": t.proc.id, "chan": self.id, "woken": woken})
+                return
+        if outcome is CLOSED:
+            raise ChannelClosed(self, -1, f"close of closed channel {self!r}")
+        raise _killed_error(t)
+
+    def __iter__(self) -> Iterator[T]:
+        """Receive values until the channel is closed and drained."""
+        while True:
+            try:
+                yield self.recv()
+            except ChannelClosed as e:
+                if e.channel is self:
+                    return
+                raise
+
+
+# ---------------------------------------------------------------------------------------
+# The core.  Every function named *_locked runs with chanlock held.
+
+
+def _task_for(what: str) -> Task:
+    t = current_task_or_none()
+    if t is None:
+        raise NotInTask(what)
+    return t
+
+
+def _ready(ch: Channel[Any], d: str) -> bool:
+    """plan9port altcanexec, plus Go's rule that a closed channel is always ready."""
+    if d is SEND:
+        return ch._closed or bool(ch._recvq) or len(ch._buf) < ch._cap
+    return bool(ch._buf) or bool(ch._sendq) or ch._closed
+
+
+def _complete_locked(a: _Alt, fired: _Waiter | None, outcome: str, index: int,
+                     value: Any) -> None:
+    """Complete the pending alt ``a`` (AtMostOneCommit): withdraw every waiter but
+    ``fired`` (already dequeued by the caller), record the outcome, make the task
+    runnable.  This is plan9port's altalldequeue + _threadready, done by the completer."""
+    if a.outcome is not None:
+        raise InternalError(f"AtMostOneCommit violated: alt of {a.task!r} completed twice")
+    for w in a.waiters:
+        if w is not fired:
+            q = w.chan._sendq if w.dir is SEND else w.chan._recvq
+            try:
+                del q[w]
+            except KeyError:
+                raise InternalError(
+                    f"QueueExact violated: {a.task!r} not queued on {w.chan!r}") from None
+    a.outcome = outcome
+    a.index = index
+    a.value = value
+    t = a.task
+    t._alt = None
+    ready_locked(t)
+
+
+def _exec_locked(t: Task, ch: Channel[Any], d: str, value: Any, index: int,
+                 ev: dict[str, Any] | None) -> tuple[str, Any]:
+    """Execute the ready case ``index`` of ``t``'s alt.  Returns ``(outcome, value)``.
+
+    Spec actions AltBuffer, AltRendezvous, AltHandover, AltClosed (plan9port altexec +
+    altcopy).  ``ev`` is the partially built trace event, or None when not tracing.
+    """
+    if d is SEND:
+        if ch._closed:  # AltClosed
+            action = "AltClosed"
+            result: tuple[str, Any] = (CLOSED, None)
+        elif ch._recvq:  # AltRendezvous: straight to the first receiver, bypassing the buffer
+            w, _ = ch._recvq.popitem(last=False)
+            _complete_locked(w.alt, w, OK, w.index, value)
+            action = "AltRendezvous"
+            result = (OK, None)
+            if ev is not None:
+                ev["partner"] = w.alt.task.id
+                ev["pindex"] = w.index
+        else:  # AltBuffer: room in the buffer (readiness guarantees it)
+            ch._buf.append(value)
+            action = "AltBuffer"
+            result = (OK, None)
+    else:
+        if ch._buf:
+            got = ch._buf.popleft()
+            if ch._sendq:  # AltHandover: the buffer was full; first sender refills the tail
+                w, _ = ch._sendq.popitem(last=False)
+                ch._buf.append(w.value)
+                _complete_locked(w.alt, w, OK, w.index, None)
+                action = "AltHandover"
+                if ev is not None:
+                    ev["partner"] = w.alt.task.id
+                    ev["pindex"] = w.index
+            else:  # AltBuffer
+                action = "AltBuffer"
+            result = (OK, got)
+        elif ch._sendq:  # AltRendezvous (unbuffered: the buffer is always empty)
+            w, _ = ch._sendq.popitem(last=False)
+            _complete_locked(w.alt, w, OK, w.index, None)
+            action = "AltRendezvous"
+            result = (OK, w.value)
+            if ev is not None:
+                ev["partner"] = w.alt.task.id
+                ev["pindex"] = w.index
+        else:  # AltClosed: closed and drained
+            action = "AltClosed"
+            result = (CLOSED, None)
+    if ev is not None:
+        ev["action"] = action
+        ev["index"] = index
+        ev["value"] = result[1]
+        _emit(ev)
+    return result
+
+
+def _block_locked(t: Task, cases: list[tuple[Channel[Any] | None, str, Any]], kind: str,
+                  ev: dict[str, Any] | None) -> _Alt:
+    """Spec action AltBlock: queue one waiter per non-nil case, in case order."""
+    a = _Alt(t, kind)
+    waiters = a.waiters
+    for i, (ch, d, v) in enumerate(cases):
+        if ch is None:
+            continue
+        w = _Waiter(a, ch, d, v, i)
+        (ch._sendq if d is SEND else ch._recvq)[w] = None
+        waiters.append(w)
+    t._alt = a
+    t._state = BLOCKED
+    if ev is not None:
+        ev["action"] = "AltBlock"
+        ev["index"] = -1
+        ev["value"] = None
+        _emit(ev)
+    return a
+
+
+def _await(t: Task, a: _Alt) -> tuple[str, int, Any]:
+    """Park until a completer (a partner, ``close`` or ``kill``) finishes ``a``."""
+    park(t)
+    outcome = a.outcome
+    if outcome is None:
+        raise InternalError(f"spurious wakeup of {t!r}: its alt has no outcome")
+    return outcome, a.index, a.value
+
+
+def _killed_locked(t: Task) -> None:
+    """Spec action Killed: a pending kill takes effect at this operation (caller raises)."""
+    t._kill_pending = False
+    t._killed = True
+    tr = _trace.tracer
+    if tr is not None:
+        tr({"seq": _trace.next_seq(), "action": "Killed", "task": t.id, "proc": t.proc.id})
+
+
+def _emit(ev: dict[str, Any]) -> None:
+    tr = _trace.tracer
+    if tr is not None:
+        ev["seq"] = _trace.next_seq()
+        tr(ev)
+
+
+def _event(t: Task, ops: list[list[Any]], vals: list[Any], block: bool) -> dict[str, Any]:
+    return {"seq": -1, "action": "", "task": t.id, "proc": t.proc.id, "ops": ops,
+            "vals": vals, "block": block, "index": -1, "value": None}
+
+
+def _killed_error(t: Task) -> TaskKilled:
+    return TaskKilled(f"task {t.id} ({t.name}) was killed")
+
+
+def _op1(t: Task, ch: Channel[Any], d: str, value: Any, block: bool) -> tuple[int, Any]:
+    """send/recv/nbsend/nbrecv: a one-case alt.  Returns ``(index, value)``; -1 = AltNone."""
+    a: _Alt | None = None
+    with chanlock:
+        if t._kill_pending:
+            _killed_locked(t)
+            raise _killed_error(t)
+        ev = (_event(t, [[d, ch.id]], [value if d is SEND else None], block)
+              if _trace.tracer is not None and ch._traced else None)
+        if _ready(ch, d):
+            outcome, got = _exec_locked(t, ch, d, value, 0, ev)
+        elif not block:
+            if ev is not None:
+                ev["action"] = "AltNone"
+                _emit(ev)
+            return -1, None
+        else:
+            a = _block_locked(t, [(ch, d, value)], d, ev)
+    if a is not None:
+        outcome, _, got = _await(t, a)
+    if outcome is OK:
+        return 0, got
+    if outcome is CLOSED:
+        raise ChannelClosed(ch, 0)
+    raise _killed_error(t)
+
+
+def alt(*ops: Op[Any], canblock: bool = True) -> tuple[int, Any]:
+    """Wait on several operations and complete exactly one (libthread ``alt``).
+
+    ``ops`` are :func:`alt_send`/:func:`alt_recv` cases.  If some cases are ready, one of
+    them, chosen uniformly at random, is executed at once.  Otherwise, with ``canblock``
+    the task waits on all of them; the first partner to arrive completes exactly one case
+    and withdraws the others atomically.  Without ``canblock`` it returns ``(-1, None)``.
+    Returns ``(index, value)``: ``value`` is the received value for a receive, ``None``
+    for a send.  A case on a closed channel is ready; when it is the one completed, alt
+    raises :class:`ChannelClosed` with ``.index`` set to that case.  An alt with no
+    non-nil case blocks forever (until killed), like Go's ``select {}``.
+    """
+    t = _task_for("alt()")
+    cases: list[tuple[Channel[Any] | None, str, Any]] = []
+    for op in ops:
+        if not isinstance(op, Op):
+            raise TypeError(f"alt() takes alt_send()/alt_recv() cases, got {op!r}")
+        cases.append((op.chan, op.dir, op.value))
+    a: _Alt | None = None
+    with chanlock:
+        if t._kill_pending:
+            _killed_locked(t)
+            raise _killed_error(t)
+        ev = None
+        if _trace.tracer is not None and any(c is not None and c._traced for c, _, _ in cases):
+            ev = _event(t, [[d, None if c is None else c.id] for c, d, _ in cases],
+                        [v if d is SEND else None for _, d, v in cases], canblock)
+        ready = [i for i, (c, d, _) in enumerate(cases) if c is not None and _ready(c, d)]
+        if ready:
+            i = ready[0] if len(ready) == 1 else t.proc.choose_case(ready)
+            if i not in ready:
+                raise InternalError(f"choose_case returned {i}, not one of {ready}")
+            c, d, v = cases[i]
+            assert c is not None
+            outcome, got = _exec_locked(t, c, d, v, i, ev)
+        elif not canblock:
+            if ev is not None:
+                ev["action"] = "AltNone"
+                _emit(ev)
+            return -1, None
+        else:
+            a = _block_locked(t, cases, "alt", ev)
+    if a is not None:
+        outcome, i, got = _await(t, a)
+    if outcome is OK:
+        return i, got
+    if outcome is CLOSED:
+        raise ChannelClosed(cases[i][0], i)
+    raise _killed_error(t)
+
+
+def _close_locked(ch: Channel[Any]) -> list[list[int]]:
+    """Spec action Close: mark closed; complete every queued alt with ChannelClosed at its
+    smallest case index on ``ch``.  The buffer is kept for draining.  Returns the woken
+    ``[task id, index]`` pairs in wake order."""
+    ch._closed = True
+    woken: list[list[int]] = []
+    for q in (ch._recvq, ch._sendq):
+        while q:
+            w, _ = q.popitem(last=False)
+            a = w.alt
+            idx = min(x.index for x in a.waiters if x.chan is ch)
+            _complete_locked(a, w, CLOSED, idx, None)
+            woken.append([a.task.id, idx])
+    return woken
+
+
+def close_internal_locked(ch: Channel[Any]) -> None:
+    """Close a libtask9-internal channel from any thread (no task, no trace)."""
+    if not ch._closed:
+        _close_locked(ch)
+
+
+def deliver_locked(ch: Channel[Any], value: Any) -> bool:
+    """A non-blocking send by a libtask9 helper thread (timer, IOProc) on an internal
+    channel: to the first receiver, else into free buffer space, else dropped (False)."""
+    if ch._closed:
+        return False
+    if ch._recvq:
+        w, _ = ch._recvq.popitem(last=False)
+        _complete_locked(w.alt, w, OK, w.index, value)
+        return True
+    if len(ch._buf) < ch._cap:
+        ch._buf.append(value)
+        return True
+    return False
+
+
+def kill_task(t: Task, traced: bool = True) -> bool:
+    """Task.kill(): spec actions KillBlocked and KillPending."""
+    with chanlock:
+        if t._state is DONE or t._killed or t._kill_pending:
+            return False
+        a = t._alt
+        tr = _trace.tracer if traced else None
+        me = current_task_or_none()
+        if a is not None and t._state is BLOCKED:
+            # KillBlocked: withdraw everything; nothing was delivered, nothing is lost.
+            for w in a.waiters:
+                q = w.chan._sendq if w.dir is SEND else w.chan._recvq
+                del q[w]
+            a.waiters = []
+            t._killed = True
+            if tr is not None:
+                tr({"seq": _trace.next_seq(), "action": "KillBlocked", "task": t.id,
+                    "proc": t.proc.id, "by": None if me is None else me.id})
+            _complete_locked(a, None, KILLED, -1, None)
+        else:
+            # KillPending: t is running, runnable (perhaps woken with a completed op,
+            # which stands) or not started; the kill lands at its next switch point.
+            t._kill_pending = True
+            if tr is not None:
+                tr({"seq": _trace.next_seq(), "action": "KillPending", "task": t.id,
+                    "proc": t.proc.id, "by": None if me is None else me.id})
+        return True
+
+
+def _check_locked(ch: Channel[Any]) -> None:
+    def fail(name: str, why: str) -> None:
+        raise InternalError(f"{name} violated on {ch!r}: {why}")
+
+    if len(ch._buf) > ch._cap:
+        fail("BufBound", f"{len(ch._buf)} values buffered")
+    for q, d in ((ch._sendq, SEND), (ch._recvq, RECV)):
+        for w in q:
+            a = w.alt
+            if w.dir is not d or w.chan is not ch:
+                fail("QueueExact", f"waiter {w.dir} on {w.chan!r} in the {d} queue")
+            if a.outcome is not None or a.task._alt is not a or w not in a.waiters:
+                fail("QueueExact", f"stale waiter of {a.task!r}")
+    if ch._recvq and (ch._buf or ch._closed):
+        fail("NoMissedRendezvous", "a receiver waits on a non-empty buffer or closed channel")
+    if ch._sendq and ((ch._cap > 0 and len(ch._buf) < ch._cap) or ch._closed):
+        fail("NoMissedRendezvous", "a sender waits on a non-full buffer or closed channel")
+    if ch._sendq and ch._recvq:
+        tasks = {w.alt.task for w in ch._sendq} | {w.alt.task for w in ch._recvq}
+        if len(tasks) > 1:
+            fail("NoMissedRendezvous", "senders and receivers of different tasks both wait")

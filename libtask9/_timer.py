@@ -1,0 +1,196 @@
+"""Timers that deliver on channels: ``after``, ``sleep``, ``Timer``, ``Ticker``, ``tick``.
+
+One timer thread per process keeps a heap of absolute deadlines (``time.monotonic``) and
+sleeps on a condition variable built on ``chanlock`` until the earliest one; so timers
+have the resolution of the OS's timed wait (well under a millisecond when the process is
+idle), not the 100 ms wheel of the original Python 2 libtask9, which could fire ~25.7 s
+late.  No C extension and no signals are involved.
+
+A timer holds its channel through a weak reference: a timer whose channel nobody holds
+any more (an ``after()`` in an ``alt`` that another case won) is dropped, as Go 1.23 does,
+and does not count as pending for deadlock detection.  Delivery is a non-blocking send
+on a 1-slot buffered channel: a ``Ticker`` whose reader falls behind drops ticks instead
+of queueing them (Go's ``time.Ticker``).  The value delivered is the ``time.monotonic()``
+reading at which the timer fired.
+
+Units: milliseconds, as in the original libtask9 (``Millisecond = 1``, ``Second = 1000``).
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import threading
+import time
+import weakref
+from typing import Any
+
+from ._chan import Channel, deliver_locked
+from ._sched import chanlock, world, yield_
+
+__all__ = [
+    "Hour",
+    "Millisecond",
+    "Minute",
+    "Second",
+    "Ticker",
+    "Timer",
+    "after",
+    "init_timers",
+    "sleep",
+    "tick",
+]
+
+Millisecond = 1
+Second = 1000 * Millisecond
+Minute = 60 * Second
+Hour = 60 * Minute
+
+
+def _ms(ms: float, what: str) -> float:
+    if isinstance(ms, bool) or not isinstance(ms, (int, float)):
+        raise TypeError(f"{what} takes a duration in milliseconds (int or float), got {ms!r}")
+    if ms != ms:  # NaN
+        raise ValueError(f"{what}: duration is NaN")
+    return max(0.0, float(ms))
+
+
+class _Entry:
+    """One armed timer in the heap.  ``armed`` is cleared by stop(); guarded by chanlock."""
+
+    __slots__ = ("armed", "chan", "deadline", "period", "seq")
+
+    def __init__(self, deadline: float, seq: int, chan: weakref.ref[Channel[Any]],
+                 period: float) -> None:
+        self.deadline = deadline
+        self.seq = seq
+        self.chan = chan
+        self.period = period  # seconds; 0 for a one-shot timer
+        self.armed = True
+
+    def __lt__(self, other: _Entry) -> bool:
+        return (self.deadline, self.seq) < (other.deadline, other.seq)
+
+
+class _TimerThread:
+    """The heap and the thread that fires it.  Every field is guarded by chanlock."""
+
+    def __init__(self) -> None:
+        self.heap: list[_Entry] = []
+        self.cond = threading.Condition(chanlock)
+        self.thread: threading.Thread | None = None
+        self.seq = itertools.count()
+
+    def add_locked(self, entry: _Entry) -> None:
+        heapq.heappush(self.heap, entry)
+        if self.thread is None or not self.thread.is_alive():
+            self.thread = threading.Thread(target=self._run, name="libtask9-timers",
+                                           daemon=True)
+            self.thread.start()
+        elif self.heap[0] is entry:
+            self.cond.notify()
+
+    def pending_locked(self) -> bool:
+        """A live timer may still fire (for deadlock detection)."""
+        return any(e.armed and e.chan() is not None for e in self.heap)
+
+    def _run(self) -> None:
+        heap = self.heap
+        with chanlock:
+            while True:
+                now = time.monotonic()
+                while heap and heap[0].deadline <= now:
+                    e = heapq.heappop(heap)
+                    ch = e.chan() if e.armed else None
+                    if ch is None:
+                        e.armed = False
+                        continue
+                    deliver_locked(ch, now)
+                    if e.period > 0:
+                        e.deadline += e.period
+                        if e.deadline <= now:  # fell behind: skip the missed ticks
+                            e.deadline = now + e.period
+                        heapq.heappush(heap, e)
+                    else:
+                        e.armed = False
+                    del ch
+                self.cond.wait(heap[0].deadline - now if heap else None)
+
+
+_timers = _TimerThread()
+world.timers_pending = _timers.pending_locked
+
+
+class Timer:
+    """A one-shot timer: ``c`` receives the firing time once, ``ms`` milliseconds from now.
+
+    ``stop()`` cancels it (True if it had not fired yet); ``reset(ms)`` re-arms it.
+    """
+
+    def __init__(self, ms: float, *, _period: float = 0.0) -> None:
+        delay = _ms(ms, type(self).__name__)
+        self.c: Channel[float] = Channel._internal(1, f"{type(self).__name__}({ms})")
+        self._entry: _Entry | None = None
+        self._period = _period
+        self._arm(delay)
+
+    def _arm(self, delay_ms: float) -> None:
+        with chanlock:
+            if self._entry is not None:
+                self._entry.armed = False
+            self._entry = _Entry(time.monotonic() + delay_ms / 1000.0, next(_timers.seq),
+                                 weakref.ref(self.c), self._period)
+            _timers.add_locked(self._entry)
+
+    def stop(self) -> bool:
+        """Cancel the timer; True if it was still armed."""
+        with chanlock:
+            e = self._entry
+            was = e is not None and e.armed
+            if e is not None:
+                e.armed = False
+            return was
+
+    def reset(self, ms: float) -> None:
+        """Re-arm the timer to fire ``ms`` milliseconds from now (a stale value still in
+        ``c`` is discarded first, so no old firing is received after a reset)."""
+        delay = _ms(ms, "reset()")
+        with chanlock:
+            self.c._buf.clear()
+        self._arm(delay)
+
+
+class Ticker(Timer):
+    """Delivers the time on ``c`` every ``ms`` milliseconds until ``stop()``; ticks that
+    the reader is not ready for are dropped."""
+
+    def __init__(self, ms: float) -> None:
+        period = _ms(ms, "Ticker")
+        if period <= 0:
+            raise ValueError(f"Ticker period must be > 0 ms, got {ms!r}")
+        super().__init__(ms, _period=period / 1000.0)
+
+
+def after(ms: float) -> Channel[float]:
+    """A channel that receives the current time once, ``ms`` milliseconds from now (at
+    least ``ms``).  Use it as a timeout case: ``alt(alt_recv(c), alt_recv(after(500)))``."""
+    return Timer(ms).c
+
+
+def tick(ms: float) -> Channel[float]:
+    """A channel that receives the time every ``ms`` milliseconds (Go's ``time.Tick``); the
+    ticker stops when the channel is no longer referenced."""
+    return Ticker(ms).c
+
+
+def sleep(ms: float) -> None:
+    """Block the calling task (not its proc) for ``ms`` milliseconds; ``sleep(0)`` yields."""
+    delay = _ms(ms, "sleep()")
+    if delay <= 0:
+        yield_()
+        return
+    after(delay).recv()
+
+
+def init_timers() -> None:
+    """Kept for compatibility with the original Python 2 libtask9; timers need no setup."""

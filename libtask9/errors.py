@@ -1,0 +1,93 @@
+"""The exception hierarchy of libtask9.
+
+Every error a user can provoke has its own class and a message that says what to do.
+``TaskKilled`` derives from ``BaseException`` (like ``GreenletExit`` and
+``KeyboardInterrupt``) so that a bare ``except Exception`` in a task does not swallow a
+kill.  ``InternalError`` is never expected: it means a runtime invariant broke, and its
+message names the invariant.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "ChannelClosed",
+    "Deadlock",
+    "IOProcClosed",
+    "InternalError",
+    "Libtask9Error",
+    "NotInTask",
+    "TaskKilled",
+    "WrongProc",
+]
+
+
+class Libtask9Error(Exception):
+    """Base class of the errors libtask9 raises for misuse or closed resources."""
+
+
+class ChannelClosed(Libtask9Error):
+    """An operation met a closed channel.
+
+    Raised by ``send``/``nbsend`` on a closed channel, by ``recv``/``nbrecv`` once a
+    closed channel's buffer is drained, by a second ``close()``, by a task blocked on a
+    channel that another task closes, and by ``alt`` when the case it completes is on a
+    closed channel.  ``index`` is that case's position in the ``alt`` (0 for the
+    single-case operations, -1 for ``close``); ``channel`` is the channel.
+    """
+
+    def __init__(self, channel: Any, index: int = 0, message: str | None = None) -> None:
+        self.channel = channel
+        self.index = index
+        super().__init__(message or f"{channel!r} is closed")
+
+
+class TaskKilled(BaseException):
+    """Raised inside a task at its current or next switch point after ``Task.kill()``.
+
+    A task blocked in ``send``/``recv``/``alt`` when it is killed is withdrawn from every
+    channel first: its value is never delivered and nothing is lost.  If a partner had
+    already completed the task's operation, that operation stands (its result is
+    returned) and ``TaskKilled`` is raised at the task's next switch point instead.
+    """
+
+
+class Deadlock(Libtask9Error):
+    """Every task of every proc is blocked and nothing can wake any of them.
+
+    ``blocked`` lists ``(task, description)`` for each blocked task, as in Go's
+    "all goroutines are asleep - deadlock!".
+    """
+
+    def __init__(self, blocked: list[tuple[Any, str]]) -> None:
+        self.blocked = blocked
+        lines = [f"  {task!r}: {what}" for task, what in blocked]
+        super().__init__(
+            "all tasks are asleep - deadlock! (no timer pending, no iocall in flight)\n"
+            + "\n".join(lines)
+        )
+
+
+class NotInTask(Libtask9Error, RuntimeError):
+    """A call that must run inside a libtask9 task was made from elsewhere."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(
+            f"{what} must be called from a libtask9 task; this thread is not running one. "
+            "Start the program with libtask9.run(main) (or libtask9.new_proc(fn) for another "
+            "OS thread) and call it from main or a task it creates; plain threads can hand "
+            "work to tasks with an IOProc."
+        )
+
+
+class WrongProc(Libtask9Error, RuntimeError):
+    """A task or proc object was used from an OS thread it does not belong to."""
+
+
+class IOProcClosed(Libtask9Error):
+    """``iocall`` on an IOProc that was never started or has been stopped."""
+
+
+class InternalError(RuntimeError):
+    """A runtime invariant was violated.  This is a libtask9 bug: please report it."""

@@ -1,0 +1,47 @@
+"""Shared test configuration.
+
+* Every test has a timeout (pytest-timeout, ``timeout = 60`` in pyproject.toml).
+* Hypothesis profiles: ``ci`` (default, bounded) and ``fuzz`` (long runs), chosen with
+  ``LIBTASK9_HYPOTHESIS_PROFILE``; the ``--hypothesis-seed`` option replays a failure.
+* After each test, no proc may be left registered (no thread left hanging) and the
+  tracer must be off again.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import libtask9
+from libtask9 import _sched
+
+settings.register_profile(
+    "ci", max_examples=60, stateful_step_count=40, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow], print_blob=True,
+)
+settings.register_profile(
+    "fuzz", max_examples=20000, stateful_step_count=80, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow], print_blob=True,
+)
+settings.load_profile(os.environ.get("LIBTASK9_HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_procs() -> Iterator[None]:
+    yield
+    deadline = time.monotonic() + 5.0
+    while time.monotonic() < deadline:
+        with _sched.chanlock:
+            left = list(_sched.world.procs)
+        if not left:
+            break
+        time.sleep(0.01)
+    assert not left, f"procs still registered after the test: {left}"
+    assert libtask9.get_tracer() is None, "a test left the tracer installed"
+    assert not [t for t in threading.enumerate() if t.name.startswith("libtask9-proc")], \
+        "a proc thread is still alive"

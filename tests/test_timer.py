@@ -1,0 +1,144 @@
+"""Timers: after, sleep, Timer, Ticker, tick.  Bounds here are correctness bounds (the
+original libtask9 fired after(50) ~25.7 s late), never performance thresholds."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from libtask9 import (
+    Channel,
+    Hour,
+    Millisecond,
+    Minute,
+    NotInTask,
+    Second,
+    Ticker,
+    Timer,
+    after,
+    alt,
+    alt_recv,
+    init_timers,
+    new_task,
+    run,
+    sleep,
+    tick,
+    yield_,
+)
+
+LATE = 5.0  # seconds: far above any scheduling noise, far below the original's 25.7 s
+
+
+def test_units() -> None:
+    assert (Millisecond, Second, Minute, Hour) == (1, 1000, 60_000, 3_600_000)
+    init_timers()  # compatibility no-op
+
+
+@pytest.mark.parametrize("ms", [0, 1, 7, 50, 150])
+def test_after_fires_no_earlier_than_asked_and_not_a_wheel_late(ms: int) -> None:
+    def main() -> float:
+        t0 = time.monotonic()
+        c = after(ms)
+        fired = c.recv()
+        assert fired >= t0 + ms / 1000.0 - 1e-6  # the delivered time is the firing time
+        return time.monotonic() - t0
+
+    elapsed = run(main)
+    assert ms / 1000.0 <= elapsed + 1e-6
+    assert elapsed < LATE
+
+
+def test_sleep_blocks_only_the_task() -> None:
+    log: list[str] = []
+
+    def main() -> None:
+        def other() -> None:
+            for i in range(3):
+                log.append(f"other {i}")
+                yield_()
+
+        new_task(other)
+        t0 = time.monotonic()
+        sleep(20)
+        assert time.monotonic() - t0 >= 0.02
+        log.append("slept")
+
+    run(main)
+    assert log == ["other 0", "other 1", "other 2", "slept"]
+
+
+def test_sleep_zero_yields() -> None:
+    log: list[str] = []
+
+    def main() -> None:
+        new_task(log.append, "child")
+        sleep(0)
+        log.append("main")
+
+    run(main)
+    assert log == ["child", "main"]
+
+
+def test_timeout_case_in_alt() -> None:
+    def main() -> int:
+        i, _ = alt(alt_recv(Channel()), alt_recv(after(10)))
+        return i
+
+    assert run(main) == 1
+
+
+def test_timer_stop_and_reset() -> None:
+    def main() -> None:
+        t = Timer(10_000)
+        assert t.stop() is True
+        assert t.stop() is False
+        t.reset(5)
+        t.c.recv()
+        t2 = Timer(5)
+        t2.c.recv()
+        assert t2.stop() is False  # already fired
+
+    run(main)
+
+
+def test_ticker_ticks_until_stopped() -> None:
+    def main() -> int:
+        tk = Ticker(5)
+        times = [tk.c.recv() for _ in range(4)]
+        tk.stop()
+        assert times == sorted(times)
+        return len(times)
+
+    assert run(main) == 4
+    with pytest.raises(ValueError):
+        Ticker(0)
+
+
+def test_tick_channel() -> None:
+    def main() -> None:
+        c = tick(2)
+        a = c.recv()
+        b = c.recv()
+        assert b > a
+
+    run(main)
+
+
+def test_bad_durations() -> None:
+    with pytest.raises(TypeError):
+        after("10")  # type: ignore[arg-type]
+    with pytest.raises(ValueError):
+        after(float("nan"))
+    with pytest.raises(NotInTask):
+        sleep(1)
+
+
+def test_many_concurrent_sleeps_all_wake() -> None:
+    def main() -> int:
+        done: Channel[int] = Channel(1000)
+        for i in range(1000):
+            new_task(lambda i=i: (sleep(i % 20), done.send(i)))
+        return len({done.recv() for _ in range(1000)})
+
+    assert run(main) == 1000
