@@ -231,13 +231,41 @@ class Channel(Generic[T]):
 
     # -- operations ----------------------------------------------------------------------
 
+    # send and recv first try the two commonest actions inline (Go's chansend/chanrecv
+    # fast paths).  They are exactly _exec_locked's AltRendezvous and AltBuffer branches,
+    # taken only when no kill is pending and no tracer is installed; everything else
+    # (kills, closed channels, handover, blocking, tracing) goes through _op1.
+
     def send(self, value: T) -> None:
         """Send ``value``, blocking until a receiver or buffer space takes it."""
-        _op1(_task_for("Channel.send()"), self, SEND, value, True)
+        t = current_task_or_none()
+        if t is None:
+            raise NotInTask("Channel.send()")
+        with chanlock:
+            if not t._kill_pending and _trace.tracer is None and not self._closed:
+                if self._recvq:  # AltRendezvous
+                    w, _ = self._recvq.popitem(last=False)
+                    _complete_locked(w.alt, w, OK, w.index, value)
+                    return
+                if len(self._buf) < self._cap:  # AltBuffer
+                    self._buf.append(value)
+                    return
+        _op1(t, self, SEND, value, True)
 
     def recv(self) -> T:
         """Receive a value, blocking until one is available."""
-        return cast(T, _op1(_task_for("Channel.recv()"), self, RECV, None, True)[1])
+        t = current_task_or_none()
+        if t is None:
+            raise NotInTask("Channel.recv()")
+        with chanlock:
+            if not t._kill_pending and _trace.tracer is None:
+                if self._buf and not self._sendq:  # AltBuffer
+                    return self._buf.popleft()
+                if self._sendq and not self._buf:  # AltRendezvous
+                    w, _ = self._sendq.popitem(last=False)
+                    _complete_locked(w.alt, w, OK, w.index, None)
+                    return cast(T, w.value)
+        return cast(T, _op1(t, self, RECV, None, True)[1])
 
     def nbsend(self, value: T) -> bool:
         """Send without blocking: True if sent, False if it would have blocked."""
@@ -296,13 +324,6 @@ def _task_for(what: str) -> Task:
     return t
 
 
-def _ready(ch: Channel[Any], d: str) -> bool:
-    """plan9port altcanexec, plus Go's rule that a closed channel is always ready."""
-    if d is SEND:
-        return ch._closed or bool(ch._recvq) or len(ch._buf) < ch._cap
-    return bool(ch._buf) or bool(ch._sendq) or ch._closed
-
-
 def _complete_locked(a: _Alt, fired: _Waiter | None, outcome: str, index: int,
                      value: Any) -> None:
     """Complete the pending alt ``a`` (AtMostOneCommit): withdraw every waiter but
@@ -310,7 +331,8 @@ def _complete_locked(a: _Alt, fired: _Waiter | None, outcome: str, index: int,
     runnable.  This is plan9port's altalldequeue + _threadready, done by the completer."""
     if a.outcome is not None:
         raise InternalError(f"AtMostOneCommit violated: alt of {a.task!r} completed twice")
-    for w in a.waiters:
+    waiters = a.waiters
+    for w in waiters if len(waiters) > 1 or fired is None else ():
         if w is not fired:
             q = w.chan._sendq if w.dir is SEND else w.chan._recvq
             try:
@@ -382,34 +404,22 @@ def _exec_locked(t: Task, ch: Channel[Any], d: str, value: Any, index: int,
     return result
 
 
-def _block_locked(t: Task, cases: list[tuple[Channel[Any] | None, str, Any]], kind: str,
-                  ev: dict[str, Any] | None) -> _Alt:
+def _block_locked(t: Task, ops: tuple[Op[Any], ...], ev: dict[str, Any] | None) -> _Alt:
     """Spec action AltBlock: queue one waiter per non-nil case, in case order."""
-    a = _Alt(t, kind)
+    a = _Alt(t, "alt")
     waiters = a.waiters
-    for i, (ch, d, v) in enumerate(cases):
-        if ch is None:
-            continue
-        w = _Waiter(a, ch, d, v, i)
-        (ch._sendq if d is SEND else ch._recvq)[w] = None
-        waiters.append(w)
+    for i, op in enumerate(ops):
+        ch = op.chan
+        if ch is not None:
+            w = _Waiter(a, ch, op.dir, op.value, i)
+            (ch._sendq if op.dir is SEND else ch._recvq)[w] = None
+            waiters.append(w)
     t._alt = a
     t._state = BLOCKED
     if ev is not None:
         ev["action"] = "AltBlock"
-        ev["index"] = -1
-        ev["value"] = None
         _emit(ev)
     return a
-
-
-def _await(t: Task, a: _Alt) -> tuple[str, int, Any]:
-    """Park until a completer (a partner, ``close`` or ``kill``) finishes ``a``."""
-    park(t)
-    outcome = a.outcome
-    if outcome is None:
-        raise InternalError(f"spurious wakeup of {t!r}: its alt has no outcome")
-    return outcome, a.index, a.value
 
 
 def _killed_locked(t: Task) -> None:
@@ -438,29 +448,50 @@ def _killed_error(t: Task) -> TaskKilled:
 
 
 def _op1(t: Task, ch: Channel[Any], d: str, value: Any, block: bool) -> tuple[int, Any]:
-    """send/recv/nbsend/nbrecv: a one-case alt.  Returns ``(index, value)``; -1 = AltNone."""
-    a: _Alt | None = None
+    """send/recv/nbsend/nbrecv: a one-case alt.  Returns ``(index, value)``; -1 = AltNone.
+
+    The same actions as ``alt`` (``_exec_locked``/``_block_locked``), with the readiness
+    test and the one-case AltBlock inlined: these are the hot paths.
+
+    Readiness (plan9port altcanexec, plus Go's "a closed channel is always ready"): a
+    send is ready iff the channel is closed, a receiver waits, or the buffer has room; a
+    recv is ready iff the buffer is non-empty, a sender waits, or the channel is closed.
+    """
     with chanlock:
         if t._kill_pending:
             _killed_locked(t)
             raise _killed_error(t)
         ev = (_event(t, [[d, ch.id]], [value if d is SEND else None], block)
               if _trace.tracer is not None and ch._traced else None)
-        if _ready(ch, d):
+        if (ch._closed or ch._recvq or len(ch._buf) < ch._cap) if d is SEND else \
+                (ch._buf or ch._sendq or ch._closed):
             outcome, got = _exec_locked(t, ch, d, value, 0, ev)
-        elif not block:
+            if outcome is OK:
+                return 0, got
+            raise ChannelClosed(ch, 0)
+        if not block:
             if ev is not None:
                 ev["action"] = "AltNone"
                 _emit(ev)
             return -1, None
-        else:
-            a = _block_locked(t, [(ch, d, value)], d, ev)
-    if a is not None:
-        outcome, _, got = _await(t, a)
-    if outcome is OK:
-        return 0, got
-    if outcome is CLOSED:
+        # AltBlock with one case (_block_locked, specialised)
+        a = _Alt(t, d)
+        w = _Waiter(a, ch, d, value, 0)
+        a.waiters.append(w)
+        (ch._sendq if d is SEND else ch._recvq)[w] = None
+        t._alt = a
+        t._state = BLOCKED
+        if ev is not None:
+            ev["action"] = "AltBlock"
+            _emit(ev)
+    park(t)
+    done = a.outcome
+    if done is OK:
+        return 0, a.value
+    if done is CLOSED:
         raise ChannelClosed(ch, 0)
+    if done is None:
+        raise InternalError(f"spurious wakeup of {t!r}: its alt has no outcome")
     raise _killed_error(t)
 
 
@@ -476,42 +507,52 @@ def alt(*ops: Op[Any], canblock: bool = True) -> tuple[int, Any]:
     raises :class:`ChannelClosed` with ``.index`` set to that case.  An alt with no
     non-nil case blocks forever (until killed), like Go's ``select {}``.
     """
-    t = _task_for("alt()")
-    cases: list[tuple[Channel[Any] | None, str, Any]] = []
-    for op in ops:
-        if not isinstance(op, Op):
-            raise TypeError(f"alt() takes alt_send()/alt_recv() cases, got {op!r}")
-        cases.append((op.chan, op.dir, op.value))
+    t = current_task_or_none()
+    if t is None:
+        raise NotInTask("alt()")
     a: _Alt | None = None
     with chanlock:
+        ready: list[int] = []
+        for i, op in enumerate(ops):  # readiness of every case, and type checks
+            if type(op) is not Op and not isinstance(op, Op):
+                raise TypeError(f"alt() takes alt_send()/alt_recv() cases, got {op!r}")
+            c = op.chan
+            if c is not None and ((c._closed or c._recvq or len(c._buf) < c._cap)
+                                  if op.dir is SEND else (c._buf or c._sendq or c._closed)):
+                ready.append(i)
         if t._kill_pending:
             _killed_locked(t)
             raise _killed_error(t)
         ev = None
-        if _trace.tracer is not None and any(c is not None and c._traced for c, _, _ in cases):
-            ev = _event(t, [[d, None if c is None else c.id] for c, d, _ in cases],
-                        [v if d is SEND else None for _, d, v in cases], canblock)
-        ready = [i for i, (c, d, _) in enumerate(cases) if c is not None and _ready(c, d)]
+        if _trace.tracer is not None and any(op.chan is not None and op.chan._traced
+                                             for op in ops):
+            ev = _event(t, [[op.dir, None if op.chan is None else op.chan.id] for op in ops],
+                        [op.value if op.dir is SEND else None for op in ops], canblock)
         if ready:
             i = ready[0] if len(ready) == 1 else t.proc.choose_case(ready)
             if i not in ready:
                 raise InternalError(f"choose_case returned {i}, not one of {ready}")
-            c, d, v = cases[i]
+            op = ops[i]
+            c = op.chan
             assert c is not None
-            outcome, got = _exec_locked(t, c, d, v, i, ev)
-        elif not canblock:
+            outcome, got = _exec_locked(t, c, op.dir, op.value, i, ev)
+            if outcome is OK:
+                return i, got
+            raise ChannelClosed(c, i)
+        if not canblock:
             if ev is not None:
                 ev["action"] = "AltNone"
                 _emit(ev)
             return -1, None
-        else:
-            a = _block_locked(t, cases, "alt", ev)
-    if a is not None:
-        outcome, i, got = _await(t, a)
-    if outcome is OK:
-        return i, got
-    if outcome is CLOSED:
-        raise ChannelClosed(cases[i][0], i)
+        a = _block_locked(t, ops, ev)
+    park(t)
+    done = a.outcome
+    if done is OK:
+        return a.index, a.value
+    if done is CLOSED:
+        raise ChannelClosed(ops[a.index].chan, a.index)
+    if done is None:
+        raise InternalError(f"spurious wakeup of {t!r}: its alt has no outcome")
     raise _killed_error(t)
 
 

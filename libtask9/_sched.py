@@ -159,6 +159,7 @@ class Proc:
         self._finished = threading.Event()
         self._fatal: BaseException | None = None
         self._done_ch: Channel[None] | None = None
+        self._direct = True  # park() may switch straight to the next task (not in a Stepper)
 
     def __repr__(self) -> str:
         return f"<Proc {self.id} {self.name!r} tasks={len(self._tasks)}>"
@@ -398,8 +399,12 @@ def curtask() -> Task:
 
 
 def current_task_or_none() -> Task | None:
-    p: Proc | None = getattr(_tls, "proc", None)
-    return None if p is None else p.current
+    """The running task, or None outside a task (the hot-path version of curtask)."""
+    try:
+        t: Task | None = _tls.proc.current
+    except AttributeError:  # no proc bound to this thread (or unbound: proc is None)
+        return None
+    return t
 
 
 def new_task(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
@@ -464,13 +469,31 @@ def yield_() -> int:
 
 
 def park(t: Task) -> None:
-    """Switch from the running task ``t`` to its scheduler (S2: the only switch out)."""
+    """Switch away from the running task ``t`` until something readies it (S2).
+
+    The next runnable task of the proc gets the processor directly (one greenlet switch
+    instead of two through the scheduler), unless tasks readied by other threads are
+    waiting to be moved into the run queue or a Stepper drives the proc; then control
+    goes back to the scheduler greenlet.  Whoever switches to ``t`` later has already
+    set ``proc.current = t``.
+    """
     p = t.proc
     if greenlet.getcurrent() is not t._glet:
         raise WrongProc(
             f"a blocking libtask9 call was made from a greenlet that is not task {t.id}; "
             "create tasks with new_task() instead of raw greenlets"
         )
+    runq = p.runq
+    # A task that never ran is started by the scheduler greenlet, not from here: a new
+    # greenlet inherits the recursion depth of the one that starts it.
+    if runq and p._direct and not p._remote and runq[0]._glet is not None:
+        nxt = runq.popleft()
+        p.nswitch += 1
+        nxt._state = RUNNING
+        p.current = nxt
+        if nxt is not t:  # (t itself: yield_ with nobody else ready)
+            nxt._glet.switch()  # type: ignore[union-attr]  # checked: runq[0]._glet
+        return
     sched = p._sched_glet
     assert sched is not None
     sched.switch()
@@ -547,6 +570,7 @@ class Stepper:
 
     def __init__(self, seed: int = 0, choose_case: CaseChooser | None = None) -> None:
         self.proc = Proc("stepper", seed=seed)
+        self.proc._direct = False  # every park returns to the test
         if choose_case is not None:
             self.proc.choose_case = choose_case
         self.proc._bind()
