@@ -41,11 +41,14 @@ lint: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-## test-all: the suite on every installed CPython 3.10–3.13
+## test-all: the suite on every installed CPython 3.10–3.13 (PATH, then pyenv's versions)
 test-all:
 	@for v in 3.10 3.11 3.12 3.13; do \
-	  if command -v python$$v >/dev/null 2>&1; then \
-	    echo "== python$$v"; $(MAKE) --no-print-directory test PYTHON=python$$v VENV=.venv-$$v || exit 1; \
+	  py=""; \
+	  if python$$v -c pass >/dev/null 2>&1; then py=python$$v; \
+	  else py=$$(ls -d $${PYENV_ROOT:-$$HOME/.pyenv}/versions/$$v.*/bin/python$$v 2>/dev/null | tail -1); fi; \
+	  if [ -n "$$py" ]; then \
+	    echo "== $$py"; $(MAKE) --no-print-directory test PYTHON=$$py VENV=.venv-$$v || exit 1; \
 	  else echo "== python$$v not installed, skipped"; fi; \
 	done
 

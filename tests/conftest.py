@@ -1,8 +1,9 @@
 """Shared test configuration.
 
 * Every test has a timeout (pytest-timeout, ``timeout = 60`` in pyproject.toml).
-* Hypothesis profiles: ``ci`` (default, bounded) and ``fuzz`` (long runs), chosen with
-  ``LIBTASK9_HYPOTHESIS_PROFILE``; the ``--hypothesis-seed`` option replays a failure.
+* Hypothesis profiles: ``ci`` (default, bounded), ``fuzz`` (long runs) and ``mutant``
+  (no shrinking, for the planted-bug harness), chosen with ``LIBTASK9_HYPOTHESIS_PROFILE``;
+  ``--hypothesis-seed`` replays a failure, whose reproduction blob is printed.
 * After each test, no proc may be left registered (no thread left hanging) and the
   tracer must be off again.
 """
@@ -15,14 +16,20 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 import libtask9
 from libtask9 import _sched
 
 settings.register_profile(
-    "ci", max_examples=60, stateful_step_count=40, deadline=None,
+    "ci", max_examples=200, stateful_step_count=50, deadline=None,
     suppress_health_check=[HealthCheck.too_slow], print_blob=True,
+)
+# For the runtime-mutant harness (stress/mutants.py): find a failure fast, skip shrinking.
+settings.register_profile(
+    "mutant", max_examples=300, stateful_step_count=50, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow], report_multiple_bugs=False,
+    phases=[Phase.explicit, Phase.generate], database=None,
 )
 settings.register_profile(
     "fuzz", max_examples=20000, stateful_step_count=80, deadline=None,
