@@ -340,6 +340,7 @@ def _complete_locked(a: _Alt, fired: _Waiter | None, outcome: str, index: int,
             except KeyError:
                 raise InternalError(
                     f"QueueExact violated: {a.task!r} not queued on {w.chan!r}") from None
+    waiters.clear()  # drop the alt <-> waiter cycle now, not at the next GC
     a.outcome = outcome
     a.index = index
     a.value = value
