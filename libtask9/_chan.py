@@ -525,8 +525,11 @@ def alt(*ops: Op[Any], canblock: bool = True) -> tuple[int, Any]:
             _killed_locked(t)
             raise _killed_error(t)
         ev = None
-        if _trace.tracer is not None and any(op.chan is not None and op.chan._traced
-                                             for op in ops):
+        # Traced if some case is on a traced channel, or if every case is nil (such an
+        # alt blocks forever and may later be killed: the checker must see it block).
+        if _trace.tracer is not None and (any(op.chan is not None and op.chan._traced
+                                              for op in ops)
+                                          or all(op.chan is None for op in ops)):
             ev = _event(t, [[op.dir, None if op.chan is None else op.chan.id] for op in ops],
                         [op.value if op.dir is SEND else None for op in ops], canblock)
         if ready:

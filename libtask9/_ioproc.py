@@ -78,6 +78,7 @@ class IOProc:
                 world.iocalls -= 1
                 deliver_locked(reply, (False, IOProcClosed(f"{self!r} was stopped")))
             self._cond.notify()
+            world.check_deadlock_locked()
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait (blocking the OS thread) for the helper thread to end after ``stop()``."""
@@ -134,6 +135,7 @@ class IOProc:
             with chanlock:
                 world.iocalls -= 1  # in the same critical section as the delivery (W1)
                 deliver_locked(reply, outcome)
+                world.check_deadlock_locked()  # its caller may have been killed meanwhile
             del fn, args, kwargs, reply, outcome
 
     # -- ioproc(3) helpers ---------------------------------------------------------------

@@ -91,6 +91,18 @@ class _World:
     def quiescent_locked(self) -> bool:
         return self.iocalls == 0 and not self.timers_pending()
 
+    def check_deadlock_locked(self) -> bool:
+        """Declare a deadlock if every registered proc is idle and nothing can wake them.
+
+        Called whenever the last possible waker may have gone: a proc going idle or
+        exiting, a timer firing or being stopped, an iocall finishing, an IOProc stopping.
+        """
+        if (self.deadlock is None and self.procs and self.nidle == len(self.procs)
+                and self.quiescent_locked()):
+            self.declare_deadlock_locked()
+            return True
+        return False
+
     def declare_deadlock_locked(self) -> None:
         blocked: list[tuple[Any, str]] = []
         for p in sorted(self.procs, key=lambda q: q.id):
@@ -259,6 +271,8 @@ class Proc:
                 world.procs.discard(self)
                 if not world.procs:
                     world.deadlock = None
+                else:  # we may have been the last proc that could wake the others
+                    world.check_deadlock_locked()
                 if self._done_ch is not None:
                     from ._chan import close_internal_locked
 
@@ -302,10 +316,9 @@ class Proc:
                     return
                 self._idle = True
                 world.nidle += 1
-                if world.nidle == len(world.procs) and world.quiescent_locked():
+                if world.check_deadlock_locked():
                     self._idle = False
                     world.nidle -= 1
-                    world.declare_deadlock_locked()
                     return
                 self._cond.wait()
                 if self._idle:  # woken without work: deadlock declared elsewhere

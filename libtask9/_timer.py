@@ -114,6 +114,7 @@ class _TimerThread:
                     else:
                         e.armed = False
                     del ch
+                world.check_deadlock_locked()  # that may have been the last live timer
                 self.cond.wait(heap[0].deadline - now if heap else None)
 
 
@@ -149,6 +150,7 @@ class Timer:
             was = e is not None and e.armed
             if e is not None:
                 e.armed = False
+                world.check_deadlock_locked()
             return was
 
     def reset(self, ms: float) -> None:
