@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 venv: $(STAMP)
 
 ## check: lint + TLC on the CI-sized models + the mutants + TLC trace validation
-check: $(STAMP) lint
+check: $(STAMP) lint spec check-trace
 
 spec: $(STAMP)
 	$(PY) spec/tlc.py check
@@ -34,7 +34,7 @@ check-trace: $(STAMP)
 	$(PY) -m stress check-trace --count 2
 
 lint: $(STAMP)
-	$(PY) -m ruff check libtask9 tests examples bench
+	$(PY) -m ruff check libtask9 tests examples bench stress spec
 	$(PY) -m mypy --strict libtask9
 
 ## test: the whole pytest suite (unit, Hypothesis stateful with the CI budget, oracle vs TLC)

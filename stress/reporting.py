@@ -1,0 +1,46 @@
+"""Human-readable output of ``python -m stress replay``."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from .checks import Verdict
+from .program import config_summary, describe_step
+from .replay import Replay, ReplayResult
+
+__all__ = ["print_replay"]
+
+
+def _verdict(v: Verdict, max_lines: int = 30) -> str:
+    if v.ok:
+        return f"OK ({v.events} events, every check passed)"
+    f = v.failures[0]
+    where = "" if f.index is None else f" at event #{f.index}"
+    lines = f.message.splitlines()
+    body = "\n".join("    " + x for x in lines[:max_lines])
+    if len(lines) > max_lines:
+        body += f"\n    ... ({len(lines) - max_lines} more lines)"
+    others = sorted({x.check for x in v.failures[1:]} - {f.check})
+    also = f" (also failing: {', '.join(others)})" if others else ""
+    return f"FAILED: check {f.check!r}{where}{also}\n{body}"
+
+
+def print_replay(rp: Replay, res: ReplayResult, out: TextIO = sys.stdout) -> None:
+    """Print the saved verdict, the program, and each re-run's verdict."""
+    print(f"replay {rp.path}", file=out)
+    print(f"  program seed {rp.seed} (run seed {rp.run_seed}); "
+          f"{config_summary(rp.config)}; {len(rp.outcome.events)} events saved", file=out)
+    print(f"  recorded failure: {rp.check}"
+          + ("" if rp.first_bad_event is None else f" at event #{rp.first_bad_event}"),
+          file=out)
+    print("  program:", file=out)
+    for p, gs in enumerate(rp.program.procs):
+        for g in gs:
+            steps = "; ".join(describe_step(s) for s in rp.program.tasks[g])
+            print(f"    proc {p} t{g}: {steps}", file=out)
+    print(f"saved trace re-checked: {_verdict(res.saved)}", file=out)
+    for n, (v, same) in enumerate(zip(res.reruns, res.same_schedule, strict=True), start=1):
+        sched = "" if same is None else (
+            "; schedule reproduced exactly" if same else "; schedule DIFFERS from the saved one")
+        print(f"re-run {n} (seed {rp.seed}){sched}: {_verdict(v)}", file=out)
