@@ -43,6 +43,7 @@ import threading
 import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
+from time import monotonic
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import greenlet
@@ -85,8 +86,11 @@ class _World:
         self.nidle = 0  # W1
         self.iocalls = 0  # iocalls queued or running in IOProcs
         self.deadlock: Deadlock | None = None
-        # Set by _timer: True while a live timer may still fire.
+        # Set by _timer: True while a live timer may still fire; fire a heap's due timers;
+        # take over the live timers of an ending proc.
         self.timers_pending: Callable[[], bool] = lambda: False
+        self.fire_timers_locked: Callable[[list[Any], float], None] = lambda heap, now: None
+        self.adopt_timers_locked: Callable[[list[Any]], None] = lambda entries: None
 
     def quiescent_locked(self) -> bool:
         return self.iocalls == 0 and not self.timers_pending()
@@ -172,6 +176,8 @@ class Proc:
         self._fatal: BaseException | None = None
         self._done_ch: Channel[None] | None = None
         self._direct = True  # park() may switch straight to the next task (not in a Stepper)
+        #: Heap of the timers armed by this proc's tasks (``_timer._Entry``; chanlock).
+        self.timers: list[Any] = []
 
     def __repr__(self) -> str:
         return f"<Proc {self.id} {self.name!r} tasks={len(self._tasks)}>"
@@ -269,6 +275,9 @@ class Proc:
                     traceback.print_exc()
             with chanlock:
                 world.procs.discard(self)
+                if self.timers:  # still live: the fallback timer thread fires them now
+                    world.adopt_timers_locked(self.timers)
+                    self.timers = []
                 if not world.procs:
                     world.deadlock = None
                 else:  # we may have been the last proc that could wake the others
@@ -285,11 +294,15 @@ class Proc:
 
     def _loop(self) -> None:
         runq = self.runq
+        timers = self.timers
         while self._tasks:
             if self._remote:  # unlocked peek; tasks readied by other threads join the queue
                 with chanlock:
                     runq.extend(self._remote)
                     self._remote.clear()
+            if timers and timers[0].deadline <= monotonic():
+                with chanlock:
+                    world.fire_timers_locked(timers, monotonic())
             if runq:
                 t = runq.popleft()
                 self._dispatch(t)
@@ -310,17 +323,24 @@ class Proc:
         nothing to run; ``ready_locked`` clears it in the same critical section in which it
         hands us a task, so the count never includes a proc that has work waiting.
         """
+        timers = self.timers
         with chanlock:
             while not self._remote:
                 if world.deadlock is not None:
                     return
+                if timers and timers[0].deadline <= monotonic():
+                    world.fire_timers_locked(timers, monotonic())
+                    if self.runq:  # a local task was woken
+                        return
+                    continue
                 self._idle = True
                 world.nidle += 1
                 if world.check_deadlock_locked():
                     self._idle = False
                     world.nidle -= 1
                     return
-                self._cond.wait()
+                # Sleep until another thread hands us a task, or our next timer is due.
+                self._cond.wait(timers[0].deadline - monotonic() if timers else None)
                 if self._idle:  # woken without work: deadlock declared elsewhere
                     self._idle = False
                     world.nidle -= 1
@@ -411,6 +431,12 @@ def curtask() -> Task:
     return p.current
 
 
+def current_proc_or_none() -> Proc | None:
+    """The proc bound to this thread, or None."""
+    p: Proc | None = getattr(_tls, "proc", None)
+    return p
+
+
 def current_task_or_none() -> Task | None:
     """The running task, or None outside a task (the hot-path version of curtask)."""
     try:
@@ -499,7 +525,10 @@ def park(t: Task) -> None:
     runq = p.runq
     # A task that never ran is started by the scheduler greenlet, not from here: a new
     # greenlet inherits the recursion depth of the one that starts it.
-    if runq and p._direct and not p._remote and runq[0]._glet is not None:
+    # Due timers are fired by the scheduler loop, so they also stop the direct switch.
+    timers = p.timers
+    if (runq and p._direct and not p._remote and runq[0]._glet is not None
+            and not (timers and timers[0].deadline <= monotonic())):
         nxt = runq.popleft()
         p.nswitch += 1
         nxt._state = RUNNING

@@ -1,10 +1,13 @@
 """Timers that deliver on channels: ``after``, ``sleep``, ``Timer``, ``Ticker``, ``tick``.
 
-One timer thread per process keeps a heap of absolute deadlines (``time.monotonic``) and
-sleeps on a condition variable built on ``chanlock`` until the earliest one; so timers
-have the resolution of the OS's timed wait (well under a millisecond when the process is
-idle), not the 100 ms wheel of the original Python 2 libtask9, which could fire ~25.7 s
-late.  No C extension and no signals are involved.
+Each proc keeps a heap of absolute deadlines (``time.monotonic``) for the timers its tasks
+arm, and fires them from its own scheduler: between task switches when it is busy, and by
+sleeping on its condition variable until the earliest deadline when it is idle (asyncio's
+design: no second thread and no extra GIL hand-off on the way).  Timers armed outside a
+running proc, and those still live when their proc ends, go to one fallback timer
+thread.  So timers have the resolution of the OS's timed wait, not the 100 ms wheel of the
+original Python 2 libtask9, which could fire ~25.7 s late.  No C extension and no signals
+are involved.
 
 A timer holds its channel through a weak reference: a timer whose channel nobody holds
 any more (an ``after()`` in an ``alt`` that another case won) is dropped, as Go 1.23 does,
@@ -26,7 +29,7 @@ import weakref
 from typing import Any
 
 from ._chan import Channel, deliver_locked
-from ._sched import chanlock, world, yield_
+from ._sched import chanlock, current_proc_or_none, world, yield_
 
 __all__ = [
     "Hour",
@@ -72,8 +75,37 @@ class _Entry:
         return (self.deadline, self.seq) < (other.deadline, other.seq)
 
 
+def fire_due_locked(heap: list[_Entry], now: float) -> None:
+    """Fire every timer in ``heap`` whose deadline has passed (caller holds chanlock).
+
+    Used by each proc's scheduler for the timers its tasks armed, and by the fallback
+    timer thread for the others.  A one-shot entry is disarmed; a periodic one is pushed
+    back with its next deadline (missed ticks are skipped, not queued).
+    """
+    while heap and heap[0].deadline <= now:
+        e = heapq.heappop(heap)
+        ch = e.chan() if e.armed else None
+        if ch is None:
+            e.armed = False
+            continue
+        deliver_locked(ch, now)
+        if e.period > 0:
+            e.deadline += e.period
+            if e.deadline <= now:  # fell behind: skip the missed ticks
+                e.deadline = now + e.period
+            heapq.heappush(heap, e)
+        else:
+            e.armed = False
+
+
+def _live(heap: list[_Entry]) -> bool:
+    return any(e.armed and e.chan() is not None for e in heap)
+
+
 class _TimerThread:
-    """The heap and the thread that fires it.  Every field is guarded by chanlock."""
+    """The fallback heap and the thread that fires it, for timers armed outside a running
+    proc (a Stepper, a plain thread) and those a proc still had when it ended.  Every field
+    is guarded by chanlock."""
 
     def __init__(self) -> None:
         self.heap: list[_Entry] = []
@@ -90,36 +122,29 @@ class _TimerThread:
         elif self.heap[0] is entry:
             self.cond.notify()
 
+    def adopt_locked(self, entries: list[_Entry]) -> None:
+        """Take over the live timers of a proc that is ending."""
+        for e in entries:
+            if e.armed and e.chan() is not None:
+                self.add_locked(e)
+
     def pending_locked(self) -> bool:
-        """A live timer may still fire (for deadlock detection)."""
-        return any(e.armed and e.chan() is not None for e in self.heap)
+        """A live timer may still fire, here or in a proc (for deadlock detection)."""
+        return _live(self.heap) or any(_live(p.timers) for p in world.procs)
 
     def _run(self) -> None:
         heap = self.heap
         with chanlock:
             while True:
-                now = time.monotonic()
-                while heap and heap[0].deadline <= now:
-                    e = heapq.heappop(heap)
-                    ch = e.chan() if e.armed else None
-                    if ch is None:
-                        e.armed = False
-                        continue
-                    deliver_locked(ch, now)
-                    if e.period > 0:
-                        e.deadline += e.period
-                        if e.deadline <= now:  # fell behind: skip the missed ticks
-                            e.deadline = now + e.period
-                        heapq.heappush(heap, e)
-                    else:
-                        e.armed = False
-                    del ch
+                fire_due_locked(heap, time.monotonic())
                 world.check_deadlock_locked()  # that may have been the last live timer
-                self.cond.wait(heap[0].deadline - now if heap else None)
+                self.cond.wait(heap[0].deadline - time.monotonic() if heap else None)
 
 
 _timers = _TimerThread()
 world.timers_pending = _timers.pending_locked
+world.fire_timers_locked = fire_due_locked
+world.adopt_timers_locked = _timers.adopt_locked
 
 
 class Timer:
@@ -136,12 +161,19 @@ class Timer:
         self._arm(delay)
 
     def _arm(self, delay_ms: float) -> None:
+        p = current_proc_or_none()
         with chanlock:
             if self._entry is not None:
                 self._entry.armed = False
-            self._entry = _Entry(time.monotonic() + delay_ms / 1000.0, next(_timers.seq),
-                                 weakref.ref(self.c), self._period)
-            _timers.add_locked(self._entry)
+            e = _Entry(time.monotonic() + delay_ms / 1000.0, next(_timers.seq),
+                       weakref.ref(self.c), self._period)
+            self._entry = e
+            if p is not None and p in world.procs:
+                # The calling proc fires it from its own scheduler (no thread hop); it is
+                # running this code, so it is not idle and will see the new deadline.
+                heapq.heappush(p.timers, e)
+            else:
+                _timers.add_locked(e)
 
     def stop(self) -> bool:
         """Cancel the timer; True if it was still armed."""

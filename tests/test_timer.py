@@ -142,3 +142,37 @@ def test_many_concurrent_sleeps_all_wake() -> None:
         return len({done.recv() for _ in range(1000)})
 
     assert run(main) == 1000
+
+
+def test_timers_fire_while_the_proc_is_busy() -> None:
+    """A proc fires its own timers between task switches, even if it never goes idle."""
+
+    def main() -> int:
+        stop = [False]
+        spins = [0]
+
+        def spinner() -> None:
+            while not stop[0]:
+                spins[0] += 1
+                yield_()
+
+        new_task(spinner)
+        sleep(20)  # the spinner keeps the run queue non-empty the whole time
+        stop[0] = True
+        return spins[0]
+
+    assert run(main) > 0
+
+
+def test_timer_outlives_the_proc_that_armed_it() -> None:
+    """A timer still live when its proc ends is taken over by the fallback timer thread."""
+    from libtask9 import new_proc
+
+    def main() -> float:
+        box: Channel[Channel[float]] = Channel(1)
+        p = new_proc(lambda: box.send(after(30)))
+        c = box.recv()
+        assert p.join(10)
+        return c.recv()
+
+    assert run(main) > 0
