@@ -45,11 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--untraced", type=float, default=0.2,
                    help="fraction of programs run without a tracer, exercising the runtime's "
                         "inline fast paths (observation checks only; default 0.2)")
-    r.add_argument("--all-nil", action="store_true",
-                   help="also generate alts whose cases are all nil (untraced by the runtime)")
+    r.add_argument("--no-all-nil", dest="all_nil", action="store_false",
+                   help="leave out alts whose cases are all nil (runtimes before cfe121b "
+                        "did not trace them)")
     r.add_argument("--hold-procs", action="store_true",
-                   help="keep every proc alive until all are idle (workaround for the "
-                        "runtime's missed deadlock when a proc exits; see README)")
+                   help="keep every proc alive until all are idle (workaround for the missed "
+                        "deadlock on proc exit of runtimes before cfe121b; see README)")
     r.add_argument("--failures-dir", type=Path, default=None,
                    help="where replay files go (default stress/failures/)")
     r.add_argument("--quiet", action="store_true", help="only the summary")

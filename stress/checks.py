@@ -35,8 +35,6 @@ only run without a tracer) get the checks that need no trace: ``error``, ``hang`
 task received from one sender on one channel come in send order), and ``deadlock``
 reduced to: the tasks ``Deadlock`` lists are exactly the tasks that had not finished.
 
-Alts whose cases are all nil are not traced by the runtime; their observed results are
-left out of the ``results`` comparison.
 """
 
 from __future__ import annotations
@@ -51,7 +49,7 @@ from libtask9 import model as M
 from libtask9.testing.tracecheck import TraceReport, check_trace, hashable
 
 from .execute import Outcome
-from .program import Program, all_nil_alt, describe_step
+from .program import Program, describe_step
 
 __all__ = ["CHECKS", "Failure", "Verdict", "check_outcome", "trace_results"]
 
@@ -222,11 +220,9 @@ def trace_results(events: Sequence[Mapping[str, Any]]) -> TraceView:
     return view
 
 
-def _observed(prog: Program, out: Outcome, g: int) -> list[dict[str, Any]]:
-    """Task ``g``'s observed operation results (kill return values and untraced all-nil
-    alts left out; a kill landing on such an alt is kept)."""
-    return [o for o in out.obs[g] if o["res"][0] != "kill" and (
-        o["res"] == ["killed"] or not all_nil_alt(prog.tasks[g][o["step"]]))]
+def _observed(out: Outcome, g: int) -> list[dict[str, Any]]:
+    """Task ``g``'s observed operation results (the return values of kill left out)."""
+    return [o for o in out.obs[g] if o["res"][0] != "kill"]
 
 
 def check_results(prog: Program, out: Outcome) -> list[Failure]:
@@ -237,7 +233,7 @@ def check_results(prog: Program, out: Outcome) -> list[Failure]:
     for g, tid in enumerate(out.task_ids):
         if tid is None:
             continue
-        msg = _compare_task(prog, g, tid, _observed(prog, out, g), view.results.get(tid, []),
+        msg = _compare_task(prog, g, tid, _observed(out, g), view.results.get(tid, []),
                             tid in teardown, out.started[g])
         if msg:
             fails.append(Failure("results", f"task t{g} (id {tid}): {msg}"))

@@ -206,10 +206,10 @@ def execute(prog: Program, seed: int, timeout: float = 10.0, traced: bool = True
     fast paths, which tracing turns off, and only the observation checks apply.
 
     ``hold_procs`` keeps each proc's first task blocked on an untraced channel, so that no
-    proc exits while others are idle: a workaround for the runtime not re-checking for a
-    deadlock when a proc exits (stress/README.md, "Findings").  Every program then ends
-    in ``Deadlock``; the holders are left out of ``Outcome.deadlock``, which is None when
-    no program task was blocked.
+    proc exits while others are idle: a workaround for runtimes before cfe121b, which did
+    not re-check for a deadlock when a proc exited (stress/README.md, "Findings").  Every
+    program then ends in ``Deadlock``; the holders are left out of ``Outcome.deadlock``,
+    which is None when no program task was blocked.
 
     After a hang (``Outcome.hang``) the stuck procs are still registered and the process
     should not run further programs (``world_is_idle`` tells)."""

@@ -11,9 +11,9 @@ asserts that ``libtask9`` is imported from the copy):
 ``hypothesis``  ``pytest -x -q -p no:cacheprovider tests/test_stateful.py`` (if present),
                 seeded, with the ``mutant`` Hypothesis profile (no shrinking): the runtime
                 in lockstep with the oracle;
-``stress``      ``python -m stress run`` for a short, seeded duration (with
-                ``--hold-procs``, see README "Findings"); the replay file names the check
-                that fired (trace, results, conservation, order, deadlock, hang, error);
+``stress``      ``python -m stress run`` for a short, seeded duration; the replay file
+                names the check that fired (trace, results, kills, conservation, order,
+                deadlock, hang, error);
 ``trace``       when stress's verdict came from the oracle's trace checker, TLC trace
                 validation of the saved trace must reject it at the same event;
 ``coverage``    ``tests/test_alt.py``'s chi-squared test of the choice among ready cases.
@@ -269,7 +269,7 @@ def layer_stress(root: Path, opts: Options) -> LayerResult | None:
     """A short seeded stress run; the detail names the check that fired."""
     fdir = root / "failures"
     args = ["run", "--duration", str(opts.stress_seconds), "--seed", str(opts.seed),
-            "--hold-procs", "--hang-timeout", "5", "--failures-dir", str(fdir), "--quiet"]
+            "--hang-timeout", "5", "--failures-dir", str(fdir), "--quiet"]
     rc, out, secs = _python(root, "from stress.__main__ import main; sys.exit(main(sys.argv[1:]))",
                             args, opts.stress_seconds + 60)
     files = sorted(fdir.glob("*.json")) if fdir.exists() else []

@@ -38,7 +38,7 @@ class RunOptions:
     failures_dir: Path = Path(__file__).resolve().parent / "failures"
     switch_interval: float | None = None
     untraced: float = 0.2  # fraction of programs run without a tracer (fast paths)
-    all_nil: bool = False  # also generate alts whose cases are all nil
+    all_nil: bool = True  # also generate alts whose cases are all nil
     hold_procs: bool = False  # workaround: no proc exits before all are idle
     quiet: bool = False
 

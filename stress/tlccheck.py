@@ -53,7 +53,7 @@ def fresh_traces(count: int, seed: int, max_events: int, min_events: int = 80,
             break
         pseed = rng.getrandbits(63)
         prog = generate(random.Random(pseed), TLC_CONFIG)
-        ev = execute(prog, pseed, timeout=10.0, hold_procs=True).events
+        ev = execute(prog, pseed, timeout=10.0).events
         if min_events <= len(ev) <= max_events:
             out.append((pseed, ev))
     return out

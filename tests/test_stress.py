@@ -51,18 +51,21 @@ def _program(seed: int, config: Config = SMALL) -> Program:
 
 
 def _good_outcome(config: Config, want: int = 30) -> tuple[int, Program, Outcome]:
-    """A program (and its outcome) that passes every check and has >= want events."""
+    """A program (and its outcome) that passes every check, has >= want events and at
+    least one receive served from a buffer."""
     for seed in range(1, 500):
         prog = _program(seed, config)
-        out = execute(prog, seed, hold_procs=True)
-        if len(out.events) >= want and check_outcome(prog, out).ok:
+        out = execute(prog, seed)
+        buffered = any(ev["action"] == "AltBuffer" and ev["ops"][ev["index"]][0] == "recv"
+                       for ev in out.events)
+        if len(out.events) >= want and buffered and check_outcome(prog, out).ok:
             return seed, prog, out
     raise AssertionError("no suitable program found")
 
 
 @pytest.mark.timeout(60)
 def test_short_bounded_run_passes(tmp_path: Path) -> None:
-    opts = RunOptions(duration=3.0, seed=1234, config=SMALL, hold_procs=True, quiet=True,
+    opts = RunOptions(duration=3.0, seed=1234, config=SMALL, quiet=True,
                       failures_dir=tmp_path)
     s = stress_run(opts)
     assert s.failures == [] and s.aborted is None, s.report()
@@ -74,7 +77,7 @@ def test_short_bounded_run_passes(tmp_path: Path) -> None:
 @pytest.mark.timeout(60)
 def test_cli_run_reports_a_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = stress_main(["run", "--duration", "1", "--seed", "7", "--procs", "2", "--tasks", "2",
-                      "--hold-procs", "--failures-dir", str(tmp_path)])
+                      "--failures-dir", str(tmp_path)])
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "programs run" in out and "events checked" in out and "failures        0" in out
@@ -108,13 +111,13 @@ def test_each_check_fires_on_a_planted_fault() -> None:
     for obs in lost.obs:
         obs[:] = [x for x in obs if not (x["res"][0] == "ok" and isinstance(x["res"][2], list))]
     assert "conservation" in {f.check for f in check_outcome(prog, lost).failures}
-    # trace: an event the oracle does not allow
+    # trace: an event the oracle does not allow (a receive of a value nobody sent)
     bad = copy.deepcopy(out)
-    k = next(k for k, ev in enumerate(bad.events) if ev["action"] == "AltBlock")
-    bad.events[k]["action"] = "AltNone"
-    bad.events[k]["block"] = False
+    k = next(k for k, ev in enumerate(bad.events)
+             if ev["action"] == "AltBuffer" and ev["ops"][ev["index"]][0] == "recv")
+    bad.events[k]["value"] = [99, 99, 99]
     v = check_outcome(prog, bad)
-    assert v.failures[0].check == "trace" and v.failures[0].index is not None
+    assert v.failures[0].check == "trace" and v.failures[0].index == k
     # hang and error are reported first
     hung = copy.deepcopy(out)
     hung.hang = True
@@ -125,7 +128,7 @@ def test_each_check_fires_on_a_planted_fault() -> None:
 @pytest.mark.timeout(60)
 def test_deadlock_verdict_is_checked_against_the_oracle() -> None:
     prog = Program(caps=[0], procs=[[0], [1]], tasks=[[["recv", 0]], [["yield"]]])
-    out = execute(prog, 1, hold_procs=True)
+    out = execute(prog, 1)
     assert out.deadlock == [out.task_ids[0]]
     assert check_outcome(prog, out).ok
     wrong = copy.deepcopy(out)
@@ -218,7 +221,7 @@ def test_malformed_replay_files_name_the_line_or_field(
 def test_planted_trace_bugs_are_rejected_at_the_planted_event() -> None:
     found = 0
     for seed in range(1, 200):
-        out = execute(_program(seed, Config(2, 3, 2, 20)), seed, hold_procs=True)
+        out = execute(_program(seed, Config(2, 3, 2, 20)), seed)
         for plant in (plant_swap, plant_spurious_none):
             planted = plant(out.events)
             if planted is not None:
@@ -241,7 +244,7 @@ def test_tlc_rejects_a_planted_bug_at_the_same_event() -> None:
     if not java_available():
         pytest.skip("java / tla2tools.jar not available")
     for seed in range(1, 100):
-        events = execute(_program(seed, Config(2, 3, 2, 20)), seed, hold_procs=True).events
+        events = execute(_program(seed, Config(2, 3, 2, 20)), seed).events
         planted = plant_spurious_none(events) if len(events) <= 150 else None
         if planted is not None:
             break
