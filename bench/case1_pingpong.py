@@ -35,10 +35,13 @@ def greenlet_switch(n: int, _p: Any = None) -> float:
     return t
 
 
-def libtask9(n: int, _p: Any = None) -> float:
-    from libtask9 import Channel, new_task, run
+def libtask9_pingpong(n: int, cross_proc: bool) -> float:
+    """Seconds for ``n`` libtask9 round trips over two Channel(0)s; the partner is a task
+    of the same proc (case 1) or the first task of another proc (case 3)."""
+    from libtask9 import Channel, new_proc, new_task, run
 
     out: list[float] = []
+    procs: list[Any] = []
 
     def pong(a: Any, b: Any, n: int) -> None:
         recv, send = a.recv, b.send
@@ -47,7 +50,10 @@ def libtask9(n: int, _p: Any = None) -> float:
 
     def main() -> None:
         a, b = Channel(0), Channel(0)
-        new_task(pong, a, b, n)
+        if cross_proc:
+            procs.append(new_proc(pong, a, b, n))
+        else:
+            new_task(pong, a, b, n)
         send, recv = a.send, b.recv
         send(-1)
         recv()
@@ -58,7 +64,13 @@ def libtask9(n: int, _p: Any = None) -> float:
         out.append(perf_counter() - t0)
 
     run(main)
+    for p in procs:
+        p.join(10)
     return out[0]
+
+
+def libtask9(n: int, _p: Any = None) -> float:
+    return libtask9_pingpong(n, cross_proc=False)
 
 
 def gevent_channel(n: int, _p: Any = None) -> float:

@@ -30,32 +30,9 @@ def _cpus(p: Any) -> None:
 
 def libtask9(n: int, _p: Any = None) -> float:
     _cpus(_p)
-    from libtask9 import Channel, new_proc, run
+    from bench.case1_pingpong import libtask9_pingpong
 
-    out: list[float] = []
-    procs: list[Any] = []
-
-    def pong(a: Any, b: Any, n: int) -> None:
-        recv, send = a.recv, b.send
-        for _ in range(n + 1):
-            send(recv())
-
-    def main() -> None:
-        a, b = Channel(0), Channel(0)
-        procs.append(new_proc(pong, a, b, n))
-        send, recv = a.send, b.recv
-        send(-1)
-        recv()
-        t0 = perf_counter()
-        for i in range(n):
-            send(i)
-            recv()
-        out.append(perf_counter() - t0)
-
-    run(main)
-    for p in procs:
-        p.join(10)
-    return out[0]
+    return libtask9_pingpong(n, cross_proc=True)
 
 
 def condition(n: int, _p: Any = None) -> float:
