@@ -50,7 +50,7 @@ import greenlet
 
 from . import _trace
 from ._task import BLOCKED, DONE, HELD, NEW, RUNNABLE, RUNNING, Task
-from .errors import Deadlock, InternalError, NotInTask, TaskKilled, WrongProc
+from .errors import ChannelClosed, Deadlock, InternalError, NotInTask, TaskKilled, WrongProc
 
 if TYPE_CHECKING:
     from ._chan import Channel
@@ -378,17 +378,15 @@ class Proc:
             raise WrongProc(f"{self!r}.join() called from one of its own tasks")
         if me is None or me.current is None:
             return self._finished.wait(timeout)
-        from ._chan import Channel, alt, alt_recv
+        from ._chan import Channel, alt, alt_recv  # (import cycle: _chan uses this module)
         from ._timer import after
 
-        with chanlock:
+        with chanlock:  # closed by the proc's thread when it finishes (_run_here)
             if self._finished.is_set():
                 return True
             if self._done_ch is None:
                 self._done_ch = Channel._internal(0, f"proc{self.id}.done")
             done = self._done_ch
-        from .errors import ChannelClosed
-
         try:
             if timeout is None:
                 done.recv()
@@ -670,6 +668,3 @@ class Stepper:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-
-# Tasks and states re-exported for the other modules.
-__states__ = (NEW, RUNNABLE, RUNNING, BLOCKED, HELD, DONE)
