@@ -19,6 +19,7 @@ so the two checkers can be compared event for event.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shutil
 import tempfile
@@ -41,7 +42,10 @@ __all__ = [
 ]
 
 #: ``spec/`` of the source tree (Channels.tla, TraceChannels.tla).
-SPEC_DIR = Path(__file__).resolve().parents[2] / "spec"
+#: The spec/ folder of a source checkout; ``LIBTASK9_SPEC_DIR`` overrides it (for an
+#: installed package, or a copy of the package as the planted-bug harness makes).
+SPEC_DIR = Path(os.environ.get("LIBTASK9_SPEC_DIR")
+                or Path(__file__).resolve().parents[2] / "spec")
 
 _NIL = tla.ModelValue("Nil")
 
