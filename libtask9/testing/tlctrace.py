@@ -41,8 +41,8 @@ __all__ = [
     "write_example",
 ]
 
-#: ``spec/`` of the source tree (Channels.tla, TraceChannels.tla).
-#: The spec/ folder of a source checkout; ``LIBTASK9_SPEC_DIR`` overrides it (for an
+#: ``spec/`` of the source tree (Channels.tla, TraceChannels.tla); ``LIBTASK9_SPEC_DIR``
+#: overrides it (for an
 #: installed package, or a copy of the package as the planted-bug harness makes).
 SPEC_DIR = Path(os.environ.get("LIBTASK9_SPEC_DIR")
                 or Path(__file__).resolve().parents[2] / "spec")
