@@ -42,8 +42,7 @@ __all__ = [
 ]
 
 #: ``spec/`` of the source tree (Channels.tla, TraceChannels.tla); ``LIBTASK9_SPEC_DIR``
-#: overrides it (for an
-#: installed package, or a copy of the package as the planted-bug harness makes).
+#: overrides it (for an installed package, or a copy such as the planted-bug harness's).
 SPEC_DIR = Path(os.environ.get("LIBTASK9_SPEC_DIR")
                 or Path(__file__).resolve().parents[2] / "spec")
 
