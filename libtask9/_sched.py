@@ -286,7 +286,9 @@ class Proc:
                     from ._chan import close_internal_locked
 
                     close_internal_locked(self._done_ch)
-            self._finished.set()
+                # Set in the same critical section in which join() looks at it before
+                # creating _done_ch: a joiner either sees "finished" or gets the close.
+                self._finished.set()
         if self.exception is not None:
             raise self.exception
         assert main is not None

@@ -162,3 +162,18 @@ def test_deadlock_across_procs_names_every_task_and_leaves_no_thread() -> None:
     assert "all tasks are asleep" in text
     assert len(ei.value.blocked) == 3
     assert text.count("blocked in recv") == 3
+
+
+def test_join_from_a_task_racing_the_proc_exit_never_hangs() -> None:
+    """join() decides between "already finished" and "wait for the close" in the same
+    critical section in which the ending proc closes its done channel."""
+
+    def main() -> int:
+        n = 0
+        for _ in range(200):
+            p = new_proc(lambda: None)
+            assert p.join() is True  # no timeout: a lost close would hang (test timeout)
+            n += 1
+        return n
+
+    assert run(main) == 200
