@@ -6,8 +6,9 @@ Rules (per libtask9 measurement present in both runs):
   regression if the cost more than doubled, i.e. the ratio to raw greenlet fell by more
   than half;
 * ``rss_kb``: regression if more than 2x the baseline + 1 KB;
-* ``p99_ms`` (timers): regression if more than 2x the baseline AND 5 ms later (timer
-  lateness is not relative to the CPU, so it gets an absolute floor);
+* ``p99_ms`` (timers): regression if more than 2x the baseline AND 20 ms later (timer
+  lateness is not relative to the CPU and its tail moves with machine load, so it gets a
+  wide absolute floor; the original 100 ms wheel was seconds late);
 * a measurement that errors (crash, timeout, deadlock) where the baseline had numbers.
 A suspected regression is measured again, twice at most (fresh subprocesses, with a fresh
 greenlet reference), and is reported only if every attempt regresses: a noisy sample on
@@ -24,6 +25,7 @@ from bench.report import _ok, cost_rt
 from bench.runner import case_ref, log, measure, reference
 
 RATIO = 2.0
+P99_FLOOR_MS = 20.0  # timer p99 must also be this much later than the baseline
 
 
 def _key(r: dict[str, Any]) -> tuple[int, str, str]:
@@ -62,7 +64,7 @@ def check(case: Case, rec: dict[str, Any], base: dict[str, Any], ref: dict[str, 
                            f"({c_now / c_was:.2f}x)")
         elif m.name == "rss_kb" and now > RATIO * was + 1.0:
             bad.append(f"rss_kb: {now:.2f} KB vs baseline {was:.2f}")
-        elif m.name == "p99_ms" and now > RATIO * was and now > was + 5.0:
+        elif m.name == "p99_ms" and now > RATIO * was and now > was + P99_FLOOR_MS:
             bad.append(f"p99_ms: {now:.2f} ms vs baseline {was:.2f}")
     return bad
 
