@@ -53,7 +53,7 @@ test-all:
 	done
 
 fuzz: $(STAMP)
-	LIBTASK9_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/test_stateful.py -p no:timeout
+	LIBTASK9_HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q tests/test_stateful.py --timeout=0
 
 stress: $(STAMP)
 	$(PY) -m stress run --duration $(DURATION) $(if $(SEED),--seed $(SEED))

@@ -25,6 +25,7 @@ program that Hypothesis prints; ``--hypothesis-seed`` replays it.
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -260,4 +261,6 @@ def operations(draw: st.DrawFn, machine: RuntimeVsOracle) -> tuple[M.Op, str]:
     return M.AltOp(tuple(cases), draw(st.booleans())), "alt"
 
 
-TestRuntimeVsOracle = pytest.mark.timeout(600)(RuntimeVsOracle.TestCase)
+# Bounded in CI; `make fuzz` (profile "fuzz") runs as long as its example budget needs.
+_FUZZ = os.environ.get("LIBTASK9_HYPOTHESIS_PROFILE") == "fuzz"
+TestRuntimeVsOracle = pytest.mark.timeout(0 if _FUZZ else 600)(RuntimeVsOracle.TestCase)
