@@ -38,9 +38,16 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 from . import _trace
-from ._sched import chanlock, current_task_or_none, park, ready_locked
+from ._sched import (
+    chanlock,
+    current_task_or_none,
+    killed_error,
+    killed_locked,
+    park,
+    ready_locked,
+)
 from ._task import BLOCKED, DONE, Task
-from .errors import ChannelClosed, InternalError, NotInTask, TaskKilled
+from .errors import ChannelClosed, InternalError, NotInTask
 
 __all__ = [
     "Channel",
@@ -283,7 +290,7 @@ class Channel(Generic[T]):
         t = _task_for("Channel.close()")
         with chanlock:
             if t._kill_pending:
-                _killed_locked(t)
+                killed_locked(t)
                 outcome = KILLED
             elif self._closed:
                 outcome = CLOSED
@@ -300,7 +307,7 @@ class Channel(Generic[T]):
                 return
         if outcome is CLOSED:
             raise ChannelClosed(self, -1, f"close of closed channel {self!r}")
-        raise _killed_error(t)
+        raise killed_error(t)
 
     def __iter__(self) -> Iterator[T]:
         """Receive values until the channel is closed and drained."""
@@ -423,15 +430,6 @@ def _block_locked(t: Task, ops: tuple[Op[Any], ...], ev: dict[str, Any] | None) 
     return a
 
 
-def _killed_locked(t: Task) -> None:
-    """Spec action Killed: a pending kill takes effect at this operation (caller raises)."""
-    t._kill_pending = False
-    t._killed = True
-    tr = _trace.tracer
-    if tr is not None:
-        tr({"seq": _trace.next_seq(), "action": "Killed", "task": t.id, "proc": t.proc.id})
-
-
 def _emit(ev: dict[str, Any]) -> None:
     tr = _trace.tracer
     if tr is not None:
@@ -442,10 +440,6 @@ def _emit(ev: dict[str, Any]) -> None:
 def _event(t: Task, ops: list[list[Any]], vals: list[Any], block: bool) -> dict[str, Any]:
     return {"seq": -1, "action": "", "task": t.id, "proc": t.proc.id, "ops": ops,
             "vals": vals, "block": block, "index": -1, "value": None}
-
-
-def _killed_error(t: Task) -> TaskKilled:
-    return TaskKilled(f"task {t.id} ({t.name}) was killed")
 
 
 def _op1(t: Task, ch: Channel[Any], d: str, value: Any, block: bool) -> tuple[int, Any]:
@@ -460,8 +454,7 @@ def _op1(t: Task, ch: Channel[Any], d: str, value: Any, block: bool) -> tuple[in
     """
     with chanlock:
         if t._kill_pending:
-            _killed_locked(t)
-            raise _killed_error(t)
+            raise killed_locked(t)
         ev = (_event(t, [[d, ch.id]], [value if d is SEND else None], block)
               if _trace.tracer is not None and ch._traced else None)
         if (ch._closed or ch._recvq or len(ch._buf) < ch._cap) if d is SEND else \
@@ -493,7 +486,7 @@ def _op1(t: Task, ch: Channel[Any], d: str, value: Any, block: bool) -> tuple[in
         raise ChannelClosed(ch, 0)
     if done is None:
         raise InternalError(f"spurious wakeup of {t!r}: its alt has no outcome")
-    raise _killed_error(t)
+    raise killed_error(t)
 
 
 def alt(*ops: Op[Any], canblock: bool = True) -> tuple[int, Any]:
@@ -522,8 +515,7 @@ def alt(*ops: Op[Any], canblock: bool = True) -> tuple[int, Any]:
                                   if op.dir is SEND else (c._buf or c._sendq or c._closed)):
                 ready.append(i)
         if t._kill_pending:
-            _killed_locked(t)
-            raise _killed_error(t)
+            raise killed_locked(t)
         ev = None
         # Traced if some case is on a traced channel, or if every case is nil (such an
         # alt blocks forever and may later be killed: the checker must see it block).
@@ -557,7 +549,7 @@ def alt(*ops: Op[Any], canblock: bool = True) -> tuple[int, Any]:
         raise ChannelClosed(ops[a.index].chan, a.index)
     if done is None:
         raise InternalError(f"spurious wakeup of {t!r}: its alt has no outcome")
-    raise _killed_error(t)
+    raise killed_error(t)
 
 
 def _close_locked(ch: Channel[Any]) -> list[list[int]]:
@@ -606,11 +598,8 @@ def kill_task(t: Task, traced: bool = True) -> bool:
         tr = _trace.tracer if traced else None
         me = current_task_or_none()
         if a is not None and t._state is BLOCKED:
-            # KillBlocked: withdraw everything; nothing was delivered, nothing is lost.
-            for w in a.waiters:
-                q = w.chan._sendq if w.dir is SEND else w.chan._recvq
-                del q[w]
-            a.waiters = []
+            # KillBlocked: _complete_locked withdraws every waiter (none has fired);
+            # nothing was delivered, nothing is lost.
             t._killed = True
             if tr is not None:
                 tr({"seq": _trace.next_seq(), "action": "KillBlocked", "task": t.id,

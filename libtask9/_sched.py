@@ -557,18 +557,29 @@ def ready_locked(t: Task) -> None:
             p._cond.notify()
 
 
+def killed_error(t: Task) -> TaskKilled:
+    """The exception a killed task receives."""
+    return TaskKilled(f"task {t.id} ({t.name}) was killed")
+
+
+def killed_locked(t: Task) -> TaskKilled:
+    """Spec action Killed: the pending kill of ``t`` takes effect at this switch point or
+    operation.  Caller holds chanlock and raises the returned exception."""
+    t._kill_pending = False
+    t._killed = True
+    tr = _trace.tracer
+    if tr is not None:
+        tr({"seq": _trace.next_seq(), "action": "Killed", "task": t.id, "proc": t.proc.id})
+    return killed_error(t)
+
+
 def take_kill(t: Task) -> None:
-    """Deliver a pending kill to the running task ``t``: record ``Killed``, raise."""
+    """Deliver a pending kill to the running task ``t`` (at yield_, hold, task start)."""
     with chanlock:
         if not t._kill_pending:
             return
-        t._kill_pending = False
-        t._killed = True
-        tr = _trace.tracer
-        if tr is not None:
-            tr({"seq": _trace.next_seq(), "action": "Killed", "task": t.id,
-                "proc": t.proc.id})
-    raise TaskKilled(f"task {t.id} ({t.name}) was killed")
+        exc = killed_locked(t)
+    raise exc
 
 
 class Runner:

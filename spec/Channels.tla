@@ -19,7 +19,7 @@
 (* (readiness, uniform choice via Proc.choose_case, AltNone), _exec_locked *)
 (* (the four ways to run a ready case), _block_locked, _complete_locked    *)
 (* (the wake-up: withdraw every entry of the woken alt, make it ready),    *)
-(* Channel.close/_close_locked, Task.kill/kill_task, _killed_locked.       *)
+(* Channel.close/_close_locked, Task.kill/kill_task, killed_locked.        *)
 (*                                                                         *)
 (* Sources of the rules (see spec/README.md for the rule-by-rule table):   *)
 (*   plan9port src/libthread/channel.c: altcanexec (readiness), chanalt    *)
@@ -314,7 +314,7 @@ CloseClosed(t) ==
 
 (* 11. A pending kill takes effect at t's next operation, which is NOT     *)
 (*     performed: TaskKilled is raised at the entry of any channel         *)
-(*     operation (_killed_locked, called at the entry of alt, _op1 and     *)
+(*     operation (killed_locked, called at the entry of alt, _op1 and      *)
 (*     Channel.close; 9front threadkill "moribund").  pc stays on the      *)
 (*     operation that was not performed.                                   *)
 Killed(t) ==

@@ -108,9 +108,9 @@ MUTANTS: tuple[Mutant, ...] = (
              "if self._recvq and len(self._buf) >= self._cap:  # AltRendezvous")),
         ("hypothesis", "stress")),
     Mutant("kill_leaves_sender", "kill of a blocked task leaves its send waiters queued", (
-        Edit(_C, "            for w in a.waiters:\n                q = w.chan._sendq",
-             "            for w in a.waiters:\n                if w.dir is SEND:\n"
-             "                    continue\n                q = w.chan._sendq"),),
+        Edit(_C, "            _complete_locked(a, None, KILLED, -1, None)",
+             "            a.waiters[:] = [w for w in a.waiters if w.dir is not SEND]\n"
+             "            _complete_locked(a, None, KILLED, -1, None)"),),
         ("hypothesis", "stress")),
     Mutant("kill_discards_result", "a kill racing a completed op discards its result", (
         Edit(_C, "    park(t)\n    done = a.outcome\n    if done is OK:\n        return 0, a.value",
@@ -129,10 +129,10 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("op1_unlocked", "send/recv/nbsend/nbrecv run without chanlock (no-op lock)", (
         Edit(_C, "from dataclasses import dataclass\n",
              "from contextlib import nullcontext\nfrom dataclasses import dataclass\n"),
-        Edit(_C, "    with chanlock:\n        if t._kill_pending:\n            _killed_locked(t)\n"
-             "            raise _killed_error(t)\n        ev = (_event(",
-             "    with nullcontext():\n        if t._kill_pending:\n            _killed_locked(t)\n"
-             "            raise _killed_error(t)\n        ev = (_event(")), ("stress",)),
+        Edit(_C, "    with chanlock:\n        if t._kill_pending:\n"
+             "            raise killed_locked(t)\n        ev = (_event(",
+             "    with nullcontext():\n        if t._kill_pending:\n"
+             "            raise killed_locked(t)\n        ev = (_event(")), ("stress",)),
     Mutant("biased_choice", "alt always takes the first ready case", (
         Edit(_C, "i = ready[0] if len(ready) == 1 else t.proc.choose_case(ready)",
              "i = ready[0]"),), ("coverage", "hypothesis")),
