@@ -20,8 +20,9 @@ Invariants (names as in ``spec/Channels.tla``; ``Channel.check_invariants`` asse
   So for ``_cap > 0``: ``_recvq`` non-empty => ``_buf`` empty, and ``_sendq`` non-empty
   => ``_buf`` full (Go ``chan.go`` header), which is why readiness only looks at the
   buffer and the queues (plan9port ``altcanexec``).
-* AtMostOneCommit  an alt completes once: the completer sets ``_Alt.outcome`` under the
-               lock and withdraws every other waiter of that alt in the same critical section.
+* AtMostOneCommit  an alt completes once: the completer sets its head waiter's ``outcome``
+               under the lock and withdraws every other waiter of that alt in the same
+               critical section.
 * Conservation every value handed to ``send`` is, at every moment, in exactly one place:
                the buffer, the result of a ``recv``, or its blocked sender's waiter.
 
@@ -32,13 +33,14 @@ Waiter order is FIFO (Go, trio, Stackless), not plan9port's random pick; the cho
 from __future__ import annotations
 
 import itertools
-from collections import OrderedDict, deque
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 from . import _trace
 from ._sched import (
+    _tls,
     chanlock,
     current_task_or_none,
     killed_error,
@@ -63,7 +65,7 @@ T = TypeVar("T")
 SEND = "send"
 RECV = "recv"
 
-# _Alt.outcome values
+# _Waiter.outcome values (of an alt's head)
 OK = "ok"
 CLOSED = "closed"
 KILLED = "killed"
@@ -103,39 +105,106 @@ def alt_recv(chan: Channel[T] | None) -> Op[T]:
     return Op(chan, RECV, None)
 
 
-class _Alt:
-    """A pending alt of one blocked task (plan9port: the task's ``Alt`` array while it
-    sleeps; Go: the ``sudog`` list of a parked select).  Guarded by chanlock."""
+class _Waiter:
+    """One case of a blocked alt, queued on its channel (plan9port: an ``Alt`` entry on
+    the channel's ``asend``/``arecv`` array; Go: a ``sudog`` in ``sendq``/``recvq``).
 
-    __slots__ = ("index", "kind", "outcome", "task", "value", "waiters")
+    The waiters of one alt form a chain in case order through ``sib``.  The first one,
+    the alt's *head*, also carries the alt's state: the kind of operation and, once the
+    alt is completed, its outcome, the completed case index and the received value (or,
+    for CLOSED, the channel that was closed); the others point at it through ``head``.
+    So a blocked ``send``/``recv`` is one object, queued once.  An alt with no non-nil
+    case, and ``sleep``, are a head with ``chan = None``, queued nowhere.
 
-    def __init__(self, task: Task, kind: str) -> None:
+    ``prev``/``next`` link the waiter into its channel's queue (``_WaitQ``; withdrawn by
+    ``_complete_locked``).  Everything
+    here is guarded by chanlock.
+    """
+
+    __slots__ = ("chan", "dir", "head", "index", "kind", "next", "outcome", "prev",
+                 "result", "result_index", "sib", "task", "value")
+
+    def __init__(self, task: Task, chan: Channel[Any] | None, dir: str, value: Any,
+                 index: int, kind: str) -> None:
         self.task = task
-        self.kind = kind  # "send", "recv", "alt" -- for diagnostics only
-        self.waiters: list[_Waiter] = []
-        self.outcome: str | None = None  # set exactly once, by the completer
-        self.index = -1
-        self.value: Any = None
+        self.chan = chan
+        self.dir = dir
+        self.value = value  # the value offered by a send case
+        self.index = index  # this case's index in its alt
+        self.kind = kind  # "send", "recv", "alt", "sleep": for diagnostics
+        self.head: _Waiter | None = None  # None: this waiter is its alt's head
+        self.sib: _Waiter | None = None  # the next case of the same alt
+        self.prev: _Waiter | None = None
+        self.next: _Waiter | None = None
+        # The alt's state (head only), set exactly once, by the completer:
+        self.outcome: str | None = None
+        self.result_index = -1
+        self.result: Any = None
+
+    def cases(self) -> Iterator[_Waiter]:
+        """The waiters of the alt headed by this waiter, in case order."""
+        w: _Waiter | None = self
+        while w is not None:
+            yield w
+            w = w.sib
 
     def describe(self) -> str:
-        if self.kind != "alt" and len(self.waiters) == 1:
-            w = self.waiters[0]
-            return f"blocked in {w.dir} on {w.chan!r}"
-        cases = ", ".join(f"{w.dir} {w.chan!r}" for w in self.waiters) or "no cases"
+        if self.kind != "alt":
+            return f"blocked in {self.kind}" + (f" on {self.chan!r}" if self.chan else "")
+        cases = ", ".join(f"{w.dir} {w.chan!r}" for w in self.cases() if w.chan) or "no cases"
         return f"blocked in alt({cases})"
 
 
-class _Waiter:
-    """One queued case of a blocked alt (plan9port: an ``Alt`` entry on ``asend``/``arecv``)."""
+class _WaitQ:
+    """A channel's FIFO of waiters in one direction: a doubly linked list through
+    ``_Waiter.prev``/``next`` (Go's ``waitq``), so appending, taking the first and
+    withdrawing one from the middle (a losing case of a woken alt) are all O(1) and
+    allocate nothing.  Guarded by chanlock.
 
-    __slots__ = ("alt", "chan", "dir", "index", "value")
+    Invariant: ``first is None`` iff ``last is None``; a waiter is linked iff it is
+    ``first`` or has a ``prev``.  Withdrawal from the middle is in ``_complete_locked``.
+    """
 
-    def __init__(self, alt: _Alt, chan: Channel[Any], dir: str, value: Any, index: int) -> None:
-        self.alt = alt
-        self.chan = chan
-        self.dir = dir
-        self.value = value
-        self.index = index
+    __slots__ = ("first", "last")
+
+    def __init__(self) -> None:
+        self.first: _Waiter | None = None
+        self.last: _Waiter | None = None
+
+    def __bool__(self) -> bool:
+        return self.first is not None
+
+    def __iter__(self) -> Iterator[_Waiter]:
+        w = self.first
+        while w is not None:
+            yield w
+            w = w.next
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def push(self, w: _Waiter) -> None:
+        last = self.last
+        w.prev = last
+        if last is None:
+            self.first = w
+        else:
+            last.next = w
+        self.last = w
+
+    def pop(self) -> _Waiter:
+        """Take the first waiter (the caller has checked ``first is not None``)."""
+        w = self.first
+        assert w is not None
+        nxt = w.next
+        self.first = nxt
+        if nxt is None:
+            self.last = None
+        else:
+            nxt.prev = None
+            w.next = None
+        return w
+
 
 
 @dataclass(frozen=True)
@@ -163,8 +232,7 @@ class Channel(Generic[T]):
     channel is closed and drained.
     """
 
-    __slots__ = ("__weakref__", "_buf", "_cap", "_closed", "_recvq", "_sendq", "_traced",
-                 "id", "name")
+    __slots__ = ("_buf", "_cap", "_closed", "_recvq", "_sendq", "_traced", "id", "name")
 
     def __init__(self, bufsize: int = 0, *, name: str | None = None) -> None:
         if isinstance(bufsize, bool) or not isinstance(bufsize, int):
@@ -178,10 +246,8 @@ class Channel(Generic[T]):
         self.name = name
         self._cap = bufsize
         self._buf: deque[T] = deque()
-        # FIFO queues of waiters; OrderedDict gives O(1) append, pop-first and removal
-        # from the middle (withdrawing the losing cases of a woken alt).
-        self._sendq: OrderedDict[_Waiter, None] = OrderedDict()
-        self._recvq: OrderedDict[_Waiter, None] = OrderedDict()
+        self._sendq = _WaitQ()  # blocked send cases, FIFO
+        self._recvq = _WaitQ()  # blocked recv cases, FIFO
         self._closed = False
         tr = _trace.tracer
         self._traced = traced and tr is not None
@@ -227,8 +293,8 @@ class Channel(Generic[T]):
         index)``, in FIFO order: the channel's state in the spec's terms."""
         with chanlock:
             return (list(self._buf),
-                    [(w.alt.task.id, w.index) for w in self._sendq],
-                    [(w.alt.task.id, w.index) for w in self._recvq],
+                    [(w.task.id, w.index) for w in self._sendq],
+                    [(w.task.id, w.index) for w in self._recvq],
                     self._closed)
 
     def check_invariants(self) -> None:
@@ -238,41 +304,63 @@ class Channel(Generic[T]):
 
     # -- operations ----------------------------------------------------------------------
 
-    # send and recv first try the two commonest actions inline (Go's chansend/chanrecv
-    # fast paths).  They are exactly _exec_locked's AltRendezvous and AltBuffer branches,
-    # taken only when no kill is pending and no tracer is installed; everything else
-    # (kills, closed channels, handover, blocking, tracing) goes through _op1.
+    # send and recv perform the three commonest actions inline, in one critical section
+    # (Go's chansend/chanrecv fast paths): AltRendezvous, AltBuffer and AltBlock, exactly
+    # as _exec_locked and _block1_locked do them.  They are taken only when no kill is
+    # pending, no tracer is installed and the channel is open; everything else (kills,
+    # closed channels, handover, tracing) goes through _op1.
 
     def send(self, value: T) -> None:
         """Send ``value``, blocking until a receiver or buffer space takes it."""
-        t = current_task_or_none()
+        try:  # current_task_or_none(), inline
+            t: Task | None = _tls.proc.current
+        except AttributeError:
+            t = None
         if t is None:
             raise NotInTask("Channel.send()")
         with chanlock:
-            if not t._kill_pending and _trace.tracer is None and not self._closed:
-                if self._recvq:  # AltRendezvous
-                    w, _ = self._recvq.popitem(last=False)
-                    _complete_locked(w.alt, w, OK, w.index, value)
-                    return
-                if len(self._buf) < self._cap:  # AltBuffer
-                    self._buf.append(value)
-                    return
-        _op1(t, self, SEND, value, True)
+            if t._kill_pending or _trace.tracer is not None or self._closed:
+                a = None
+            elif self._recvq.first is not None:  # AltRendezvous
+                w = self._recvq.pop()
+                _complete_locked(w.head or w, w, OK, w.index, value)
+                return
+            elif len(self._buf) < self._cap:  # AltBuffer
+                self._buf.append(value)
+                return
+            else:  # AltBlock
+                a = _block1_locked(t, self, SEND, value)
+        if a is None:
+            _op1(t, self, SEND, value, True)
+        else:
+            _wait(t, a)
 
     def recv(self) -> T:
         """Receive a value, blocking until one is available."""
-        t = current_task_or_none()
+        try:  # current_task_or_none(), inline
+            t: Task | None = _tls.proc.current
+        except AttributeError:
+            t = None
         if t is None:
             raise NotInTask("Channel.recv()")
         with chanlock:
-            if not t._kill_pending and _trace.tracer is None:
-                if self._buf and not self._sendq:  # AltBuffer
+            if t._kill_pending or _trace.tracer is not None:
+                a = None
+            elif self._buf:
+                if self._sendq.first is None:  # AltBuffer
                     return self._buf.popleft()
-                if self._sendq and not self._buf:  # AltRendezvous
-                    w, _ = self._sendq.popitem(last=False)
-                    _complete_locked(w.alt, w, OK, w.index, None)
-                    return cast(T, w.value)
-        return cast(T, _op1(t, self, RECV, None, True)[1])
+                a = None  # AltHandover
+            elif self._sendq.first is not None:  # AltRendezvous (the buffer is empty)
+                w = self._sendq.pop()
+                _complete_locked(w.head or w, w, OK, w.index, None)
+                return cast(T, w.value)
+            elif self._closed:  # AltClosed
+                a = None
+            else:  # AltBlock
+                a = _block1_locked(t, self, RECV, None)
+        if a is None:
+            return cast(T, _op1(t, self, RECV, None, True)[1])
+        return cast(T, _wait(t, a)[1])
 
     def nbsend(self, value: T) -> bool:
         """Send without blocking: True if sent, False if it would have blocked."""
@@ -331,26 +419,40 @@ def _task_for(what: str) -> Task:
     return t
 
 
-def _complete_locked(a: _Alt, fired: _Waiter | None, outcome: str, index: int,
+def _complete_locked(a: _Waiter, fired: _Waiter | None, outcome: str, index: int,
                      value: Any) -> None:
-    """Complete the pending alt ``a`` (AtMostOneCommit): withdraw every waiter but
-    ``fired`` (already dequeued by the caller), record the outcome, make the task
+    """Complete the pending alt headed by ``a`` (AtMostOneCommit): withdraw every waiter
+    but ``fired`` (already dequeued by the caller), record the outcome, make the task
     runnable.  This is plan9port's altalldequeue + _threadready, done by the completer."""
     if a.outcome is not None:
         raise InternalError(f"AtMostOneCommit violated: alt of {a.task!r} completed twice")
-    waiters = a.waiters
-    for w in waiters if len(waiters) > 1 or fired is None else ():
-        if w is not fired:
-            q = w.chan._sendq if w.dir is SEND else w.chan._recvq
-            try:
-                del q[w]
-            except KeyError:
-                raise InternalError(
-                    f"QueueExact violated: {a.task!r} not queued on {w.chan!r}") from None
-    waiters.clear()  # drop the alt <-> waiter cycle now, not at the next GC
+    w: _Waiter | None = a
+    while w is not None:  # QueueExact: a completed alt is queued nowhere
+        ch = w.chan
+        if w is not fired and ch is not None:
+            # Unlink w from its queue (_WaitQ's list surgery, inline: this loop runs
+            # once per case of every woken alt).
+            q = ch._sendq if w.dir is SEND else ch._recvq
+            prev, nxt = w.prev, w.next
+            if prev is None:
+                if q.first is not w:
+                    raise InternalError(f"QueueExact violated: {a.task!r} not queued on "
+                                        f"{ch!r}")
+                q.first = nxt
+            else:
+                prev.next = nxt
+                w.prev = None
+            if nxt is None:
+                q.last = prev
+            else:
+                nxt.prev = prev
+                w.next = None
+        nxt = w.sib
+        w.sib = None  # drop the head <-> case links now, not at the next GC
+        w = nxt
     a.outcome = outcome
-    a.index = index
-    a.value = value
+    a.result_index = index
+    a.result = value
     t = a.task
     t._alt = None
     ready_locked(t)
@@ -367,13 +469,13 @@ def _exec_locked(t: Task, ch: Channel[Any], d: str, value: Any, index: int,
         if ch._closed:  # AltClosed
             action = "AltClosed"
             result: tuple[str, Any] = (CLOSED, None)
-        elif ch._recvq:  # AltRendezvous: straight to the first receiver, bypassing the buffer
-            w, _ = ch._recvq.popitem(last=False)
-            _complete_locked(w.alt, w, OK, w.index, value)
+        elif ch._recvq.first is not None:  # AltRendezvous: straight to the first receiver
+            w = ch._recvq.pop()
+            _complete_locked(w.head or w, w, OK, w.index, value)
             action = "AltRendezvous"
             result = (OK, None)
             if ev is not None:
-                ev["partner"] = w.alt.task.id
+                ev["partner"] = w.task.id
                 ev["pindex"] = w.index
         else:  # AltBuffer: room in the buffer (readiness guarantees it)
             ch._buf.append(value)
@@ -382,24 +484,24 @@ def _exec_locked(t: Task, ch: Channel[Any], d: str, value: Any, index: int,
     else:
         if ch._buf:
             got = ch._buf.popleft()
-            if ch._sendq:  # AltHandover: the buffer was full; first sender refills the tail
-                w, _ = ch._sendq.popitem(last=False)
+            if ch._sendq.first is not None:  # AltHandover: the buffer was full; the
+                w = ch._sendq.pop()          # first sender refills the tail
                 ch._buf.append(w.value)
-                _complete_locked(w.alt, w, OK, w.index, None)
+                _complete_locked(w.head or w, w, OK, w.index, None)
                 action = "AltHandover"
                 if ev is not None:
-                    ev["partner"] = w.alt.task.id
+                    ev["partner"] = w.task.id
                     ev["pindex"] = w.index
             else:  # AltBuffer
                 action = "AltBuffer"
             result = (OK, got)
-        elif ch._sendq:  # AltRendezvous (unbuffered: the buffer is always empty)
-            w, _ = ch._sendq.popitem(last=False)
-            _complete_locked(w.alt, w, OK, w.index, None)
+        elif ch._sendq.first is not None:  # AltRendezvous (the buffer is always empty)
+            w = ch._sendq.pop()
+            _complete_locked(w.head or w, w, OK, w.index, None)
             action = "AltRendezvous"
             result = (OK, w.value)
             if ev is not None:
-                ev["partner"] = w.alt.task.id
+                ev["partner"] = w.task.id
                 ev["pindex"] = w.index
         else:  # AltClosed: closed and drained
             action = "AltClosed"
@@ -412,22 +514,68 @@ def _exec_locked(t: Task, ch: Channel[Any], d: str, value: Any, index: int,
     return result
 
 
-def _block_locked(t: Task, ops: tuple[Op[Any], ...], ev: dict[str, Any] | None) -> _Alt:
-    """Spec action AltBlock: queue one waiter per non-nil case, in case order."""
-    a = _Alt(t, "alt")
-    waiters = a.waiters
+def _block1_locked(t: Task, ch: Channel[Any], d: str, value: Any) -> _Waiter:
+    """Spec action AltBlock for a one-case alt (send, recv): one waiter, its own head."""
+    a = _Waiter(t, ch, d, value, 0, d)
+    (ch._sendq if d is SEND else ch._recvq).push(a)
+    t._alt = a
+    t._state = BLOCKED
+    return a
+
+
+def _block_locked(t: Task, ops: tuple[Op[Any], ...], ev: dict[str, Any] | None) -> _Waiter:
+    """Spec action AltBlock: queue one waiter per non-nil case, in case order.  Returns the
+    alt's head (a waiter queued nowhere if every case is nil: it waits to be killed)."""
+    head: _Waiter | None = None
+    last: _Waiter | None = None
     for i, op in enumerate(ops):
         ch = op.chan
         if ch is not None:
-            w = _Waiter(a, ch, op.dir, op.value, i)
-            (ch._sendq if op.dir is SEND else ch._recvq)[w] = None
-            waiters.append(w)
-    t._alt = a
+            w = _Waiter(t, ch, op.dir, op.value, i, "alt")
+            if last is None:
+                head = w
+            else:
+                w.head = head
+                last.sib = w
+            last = w
+            (ch._sendq if op.dir is SEND else ch._recvq).push(w)
+    if head is None:
+        head = _Waiter(t, None, RECV, None, -1, "alt")
+    t._alt = head
     t._state = BLOCKED
     if ev is not None:
         ev["action"] = "AltBlock"
         _emit(ev)
+    return head
+
+
+def _wait(t: Task, a: _Waiter) -> tuple[int, Any]:
+    """Park ``t``, blocked in the alt headed by ``a``, until a partner, a close or a kill
+    completes it; return ``(index, value)`` or raise ChannelClosed / TaskKilled."""
+    park(t)
+    done = a.outcome
+    if done is OK:
+        return a.result_index, a.result
+    if done is CLOSED:
+        raise ChannelClosed(a.result, a.result_index)
+    if done is None:
+        raise InternalError(f"spurious wakeup of {t!r}: its alt has no outcome")
+    raise killed_error(t)
+
+
+def block_sleep_locked(t: Task) -> _Waiter:
+    """Park-to-be record of ``sleep``: a head queued on no channel, completed by its timer
+    (``wake_sleeper_locked``) or by a kill.  The caller then calls ``_wait``."""
+    a = _Waiter(t, None, RECV, None, 0, "sleep")
+    t._alt = a
+    t._state = BLOCKED
     return a
+
+
+def wake_sleeper_locked(a: _Waiter, now: float) -> None:
+    """A sleep's timer fired: resume the task unless a kill got there first."""
+    if a.outcome is None:
+        _complete_locked(a, None, OK, 0, now)
 
 
 def _emit(ev: dict[str, Any]) -> None:
@@ -445,8 +593,8 @@ def _event(t: Task, ops: list[list[Any]], vals: list[Any], block: bool) -> dict[
 def _op1(t: Task, ch: Channel[Any], d: str, value: Any, block: bool) -> tuple[int, Any]:
     """send/recv/nbsend/nbrecv: a one-case alt.  Returns ``(index, value)``; -1 = AltNone.
 
-    The same actions as ``alt`` (``_exec_locked``/``_block_locked``), with the readiness
-    test and the one-case AltBlock inlined: these are the hot paths.
+    The same actions as ``alt`` (``_exec_locked``/``_block1_locked``), with the readiness
+    test inlined.  This is the general path: traced, kill pending, closed channel.
 
     Readiness (plan9port altcanexec, plus Go's "a closed channel is always ready"): a
     send is ready iff the channel is closed, a receiver waits, or the buffer has room; a
@@ -457,8 +605,8 @@ def _op1(t: Task, ch: Channel[Any], d: str, value: Any, block: bool) -> tuple[in
             raise killed_locked(t)
         ev = (_event(t, [[d, ch.id]], [value if d is SEND else None], block)
               if _trace.tracer is not None and ch._traced else None)
-        if (ch._closed or ch._recvq or len(ch._buf) < ch._cap) if d is SEND else \
-                (ch._buf or ch._sendq or ch._closed):
+        if (ch._closed or ch._recvq.first is not None or len(ch._buf) < ch._cap) \
+                if d is SEND else (ch._buf or ch._sendq.first is not None or ch._closed):
             outcome, got = _exec_locked(t, ch, d, value, 0, ev)
             if outcome is OK:
                 return 0, got
@@ -468,25 +616,11 @@ def _op1(t: Task, ch: Channel[Any], d: str, value: Any, block: bool) -> tuple[in
                 ev["action"] = "AltNone"
                 _emit(ev)
             return -1, None
-        # AltBlock with one case (_block_locked, specialised)
-        a = _Alt(t, d)
-        w = _Waiter(a, ch, d, value, 0)
-        a.waiters.append(w)
-        (ch._sendq if d is SEND else ch._recvq)[w] = None
-        t._alt = a
-        t._state = BLOCKED
+        a = _block1_locked(t, ch, d, value)
         if ev is not None:
             ev["action"] = "AltBlock"
             _emit(ev)
-    park(t)
-    done = a.outcome
-    if done is OK:
-        return 0, a.value
-    if done is CLOSED:
-        raise ChannelClosed(ch, 0)
-    if done is None:
-        raise InternalError(f"spurious wakeup of {t!r}: its alt has no outcome")
-    raise killed_error(t)
+    return _wait(t, a)
 
 
 def alt(*ops: Op[Any], canblock: bool = True) -> tuple[int, Any]:
@@ -504,15 +638,15 @@ def alt(*ops: Op[Any], canblock: bool = True) -> tuple[int, Any]:
     t = current_task_or_none()
     if t is None:
         raise NotInTask("alt()")
-    a: _Alt | None = None
     with chanlock:
         ready: list[int] = []
         for i, op in enumerate(ops):  # readiness of every case, and type checks
             if type(op) is not Op and not isinstance(op, Op):
                 raise TypeError(f"alt() takes alt_send()/alt_recv() cases, got {op!r}")
             c = op.chan
-            if c is not None and ((c._closed or c._recvq or len(c._buf) < c._cap)
-                                  if op.dir is SEND else (c._buf or c._sendq or c._closed)):
+            if c is not None and (
+                    (c._closed or c._recvq.first is not None or len(c._buf) < c._cap)
+                    if op.dir is SEND else (c._buf or c._sendq.first is not None or c._closed)):
                 ready.append(i)
         if t._kill_pending:
             raise killed_locked(t)
@@ -541,15 +675,7 @@ def alt(*ops: Op[Any], canblock: bool = True) -> tuple[int, Any]:
                 _emit(ev)
             return -1, None
         a = _block_locked(t, ops, ev)
-    park(t)
-    done = a.outcome
-    if done is OK:
-        return a.index, a.value
-    if done is CLOSED:
-        raise ChannelClosed(ops[a.index].chan, a.index)
-    if done is None:
-        raise InternalError(f"spurious wakeup of {t!r}: its alt has no outcome")
-    raise killed_error(t)
+    return _wait(t, a)
 
 
 def _close_locked(ch: Channel[Any]) -> list[list[int]]:
@@ -559,12 +685,15 @@ def _close_locked(ch: Channel[Any]) -> list[list[int]]:
     ch._closed = True
     woken: list[list[int]] = []
     for q in (ch._recvq, ch._sendq):
-        while q:
-            w, _ = q.popitem(last=False)
-            a = w.alt
-            idx = min(x.index for x in a.waiters if x.chan is ch)
-            _complete_locked(a, w, CLOSED, idx, None)
-            woken.append([a.task.id, idx])
+        while q.first is not None:
+            w = q.pop()
+            a = w.head or w
+            first = a
+            while first.chan is not ch:  # the alt's cases are chained in case order
+                assert first.sib is not None
+                first = first.sib
+            _complete_locked(a, w, CLOSED, first.index, ch)
+            woken.append([a.task.id, first.index])
     return woken
 
 
@@ -579,9 +708,9 @@ def deliver_locked(ch: Channel[Any], value: Any) -> bool:
     channel: to the first receiver, else into free buffer space, else dropped (False)."""
     if ch._closed:
         return False
-    if ch._recvq:
-        w, _ = ch._recvq.popitem(last=False)
-        _complete_locked(w.alt, w, OK, w.index, value)
+    if ch._recvq.first is not None:
+        w = ch._recvq.pop()
+        _complete_locked(w.head or w, w, OK, w.index, value)
         return True
     if len(ch._buf) < ch._cap:
         ch._buf.append(value)
@@ -622,17 +751,21 @@ def _check_locked(ch: Channel[Any]) -> None:
     if len(ch._buf) > ch._cap:
         fail("BufBound", f"{len(ch._buf)} values buffered")
     for q, d in ((ch._sendq, SEND), (ch._recvq, RECV)):
+        prev = None
         for w in q:
-            a = w.alt
-            if w.dir is not d or w.chan is not ch:
+            a = w.head or w
+            if w.dir is not d or w.chan is not ch or w.prev is not prev:
                 fail("QueueExact", f"waiter {w.dir} on {w.chan!r} in the {d} queue")
-            if a.outcome is not None or a.task._alt is not a or w not in a.waiters:
+            if a.outcome is not None or a.task._alt is not a or w not in a.cases():
                 fail("QueueExact", f"stale waiter of {a.task!r}")
+            prev = w
+        if q.last is not prev:
+            fail("QueueExact", f"the {d} queue's tail is not its last waiter")
     if ch._recvq and (ch._buf or ch._closed):
         fail("NoMissedRendezvous", "a receiver waits on a non-empty buffer or closed channel")
     if ch._sendq and ((ch._cap > 0 and len(ch._buf) < ch._cap) or ch._closed):
         fail("NoMissedRendezvous", "a sender waits on a non-full buffer or closed channel")
     if ch._sendq and ch._recvq:
-        tasks = {w.alt.task for w in ch._sendq} | {w.alt.task for w in ch._recvq}
+        tasks = {w.task for w in ch._sendq} | {w.task for w in ch._recvq}
         if len(tasks) > 1:
             fail("NoMissedRendezvous", "senders and receivers of different tasks both wait")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import greenlet
 
 if TYPE_CHECKING:
-    from ._chan import _Alt
+    from ._chan import _Waiter
     from ._sched import Proc
 
 __all__ = ["Task"]
@@ -62,7 +62,7 @@ class Task:
         proc: Proc,
         fn: Callable[..., Any],
         args: tuple[Any, ...],
-        kwargs: dict[str, Any],
+        kwargs: dict[str, Any] | None,
         name: str | None,
     ) -> None:
         self.id: int = next(_task_ids)
@@ -70,11 +70,11 @@ class Task:
         self.proc: Proc = proc
         self._fn = fn
         self._args = args
-        self._kwargs = kwargs
+        self._kwargs = kwargs or None  # (an empty dict per task is 64 bytes)
         self._glet: greenlet.greenlet | None = None
         self._state: str = NEW
         # Written under chanlock (other procs may kill or wake this task):
-        self._alt: _Alt | None = None  # the pending alt while BLOCKED
+        self._alt: _Waiter | None = None  # the head of the pending alt while BLOCKED
         self._kill_pending: bool = False  # KillPending happened, Killed has not
         self._killed: bool = False  # TaskKilled was delivered
         self._result: Any = None

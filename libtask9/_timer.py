@@ -11,10 +11,13 @@ are involved.
 
 A timer holds its channel through a weak reference: a timer whose channel nobody holds
 any more (an ``after()`` in an ``alt`` that another case won) is dropped, as Go 1.23 does,
-and does not count as pending for deadlock detection.  Delivery is a non-blocking send
-on a 1-slot buffered channel: a ``Ticker`` whose reader falls behind drops ticks instead
-of queueing them (Go's ``time.Ticker``).  The value delivered is the ``time.monotonic()``
-reading at which the timer fired.
+and does not count as pending for deadlock detection.  (Timer channels are a trivial
+subclass of ``Channel``, so that only they carry a weak-reference slot.)  ``sleep`` needs
+no channel: its heap entry holds the sleeping task's alt record and resumes it directly.
+
+Delivery is a non-blocking send on a 1-slot buffered channel: a ``Ticker`` whose reader
+falls behind drops ticks instead of queueing them (Go's ``time.Ticker``).  The value
+delivered is the ``time.monotonic()`` reading at which the timer fired.
 
 Units: milliseconds, as in the original libtask9 (``Millisecond = 1``, ``Second = 1000``).
 """
@@ -26,10 +29,25 @@ import itertools
 import threading
 import time
 import weakref
-from typing import Any
 
-from ._chan import Channel, deliver_locked
-from ._sched import chanlock, current_proc_or_none, world, yield_
+from ._chan import (
+    Channel,
+    _wait,
+    _Waiter,
+    block_sleep_locked,
+    deliver_locked,
+    wake_sleeper_locked,
+)
+from ._sched import (
+    Proc,
+    chanlock,
+    current_proc_or_none,
+    current_task_or_none,
+    killed_locked,
+    world,
+    yield_,
+)
+from .errors import NotInTask
 
 __all__ = [
     "Hour",
@@ -58,18 +76,34 @@ def _ms(ms: float, what: str) -> float:
     return max(0.0, float(ms))
 
 
+class _TimerChannel(Channel[float]):
+    """The channel of a Timer/Ticker (weakly referenced by its heap entry)."""
+
+    __slots__ = ("__weakref__",)
+
+
 class _Entry:
-    """One armed timer in the heap.  ``armed`` is cleared by stop(); guarded by chanlock."""
+    """One armed timer in the heap: it delivers on the weakly held ``chan`` or resumes the
+    ``sleeper``.  ``armed`` is cleared by stop(); guarded by chanlock."""
 
-    __slots__ = ("armed", "chan", "deadline", "period", "seq")
+    __slots__ = ("armed", "chan", "deadline", "period", "seq", "sleeper")
 
-    def __init__(self, deadline: float, seq: int, chan: weakref.ref[Channel[Any]],
-                 period: float) -> None:
+    def __init__(self, deadline: float, chan: weakref.ref[_TimerChannel] | None,
+                 period: float, sleeper: _Waiter | None = None) -> None:
         self.deadline = deadline
-        self.seq = seq
+        self.seq = next(_entry_seq)  # FIFO among equal deadlines
         self.chan = chan
+        self.sleeper = sleeper
         self.period = period  # seconds; 0 for a one-shot timer
         self.armed = True
+
+    def live(self) -> bool:
+        """May still fire and wake somebody (deadlock detection)."""
+        if not self.armed:
+            return False
+        if self.sleeper is not None:
+            return self.sleeper.outcome is None  # (a killed sleeper is gone)
+        return self.chan is not None and self.chan() is not None
 
     def __lt__(self, other: _Entry) -> bool:
         return (self.deadline, self.seq) < (other.deadline, other.seq)
@@ -84,7 +118,11 @@ def fire_due_locked(heap: list[_Entry], now: float) -> None:
     """
     while heap and heap[0].deadline <= now:
         e = heapq.heappop(heap)
-        ch = e.chan() if e.armed else None
+        if e.sleeper is not None:
+            wake_sleeper_locked(e.sleeper, now)
+            e.armed = False
+            continue
+        ch = e.chan() if e.armed and e.chan is not None else None
         if ch is None:
             e.armed = False
             continue
@@ -99,7 +137,7 @@ def fire_due_locked(heap: list[_Entry], now: float) -> None:
 
 
 def _live(heap: list[_Entry]) -> bool:
-    return any(e.armed and e.chan() is not None for e in heap)
+    return any(e.live() for e in heap)
 
 
 class _TimerThread:
@@ -111,7 +149,6 @@ class _TimerThread:
         self.heap: list[_Entry] = []
         self.cond = threading.Condition(chanlock)
         self.thread: threading.Thread | None = None
-        self.seq = itertools.count()
 
     def add_locked(self, entry: _Entry) -> None:
         heapq.heappush(self.heap, entry)
@@ -125,7 +162,7 @@ class _TimerThread:
     def adopt_locked(self, entries: list[_Entry]) -> None:
         """Take over the live timers of a proc that is ending."""
         for e in entries:
-            if e.armed and e.chan() is not None:
+            if e.live():
                 self.add_locked(e)
 
     def pending_locked(self) -> bool:
@@ -141,6 +178,7 @@ class _TimerThread:
                 self.cond.wait(heap[0].deadline - time.monotonic() if heap else None)
 
 
+_entry_seq = itertools.count()
 _timers = _TimerThread()
 world.timers_pending = _timers.pending_locked
 world.fire_timers_locked = fire_due_locked
@@ -155,25 +193,21 @@ class Timer:
 
     def __init__(self, ms: float, *, _period: float = 0.0) -> None:
         delay = _ms(ms, type(self).__name__)
-        self.c: Channel[float] = Channel._internal(1, f"{type(self).__name__}({ms})")
+        self.c: Channel[float] = _TimerChannel._internal(1, f"{type(self).__name__}({ms})")
         self._entry: _Entry | None = None
         self._period = _period
         self._arm(delay)
 
     def _arm(self, delay_ms: float) -> None:
         p = current_proc_or_none()
+        c = self.c
+        assert isinstance(c, _TimerChannel)
         with chanlock:
             if self._entry is not None:
                 self._entry.armed = False
-            e = _Entry(time.monotonic() + delay_ms / 1000.0, next(_timers.seq),
-                       weakref.ref(self.c), self._period)
+            e = _Entry(time.monotonic() + delay_ms / 1000.0, weakref.ref(c), self._period)
             self._entry = e
-            if p is not None and p in world.procs:
-                # The calling proc fires it from its own scheduler (no thread hop); it is
-                # running this code, so it is not idle and will see the new deadline.
-                heapq.heappush(p.timers, e)
-            else:
-                _timers.add_locked(e)
+            _arm_locked(p, e)
 
     def stop(self) -> bool:
         """Cancel the timer; True if it was still armed."""
@@ -217,13 +251,33 @@ def tick(ms: float) -> Channel[float]:
     return Ticker(ms).c
 
 
+def _arm_locked(p: Proc | None, e: _Entry) -> None:
+    if p is not None and p in world.procs:
+        # The calling proc fires it from its own scheduler (no thread hop); it is
+        # running this code, so it is not idle and will see the new deadline.
+        heapq.heappush(p.timers, e)
+    else:
+        _timers.add_locked(e)
+
+
 def sleep(ms: float) -> None:
-    """Block the calling task (not its proc) for ``ms`` milliseconds; ``sleep(0)`` yields."""
+    """Block the calling task (not its proc) for ``ms`` milliseconds; ``sleep(0)`` yields.
+
+    A switch point like ``recv``: a pending kill is delivered here, and a kill while
+    asleep resumes the task with TaskKilled at once."""
     delay = _ms(ms, "sleep()")
     if delay <= 0:
         yield_()
         return
-    after(delay).recv()
+    t = current_task_or_none()
+    if t is None:
+        raise NotInTask("sleep()")
+    with chanlock:
+        if t._kill_pending:
+            raise killed_locked(t)
+        a = block_sleep_locked(t)
+        _arm_locked(t.proc, _Entry(time.monotonic() + delay / 1000.0, None, 0.0, a))
+    _wait(t, a)
 
 
 def init_timers() -> None:

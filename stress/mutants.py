@@ -71,8 +71,8 @@ _S = "_sched.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant("no_withdraw", "woken alt's other waiters are not withdrawn", (
-        Edit(_C, "for w in waiters if len(waiters) > 1 or fired is None else ():",
-             "for w in waiters if fired is None else ():"),), ("hypothesis", "stress")),
+        Edit(_C, "if w is not fired and ch is not None:",
+             "if fired is None and ch is not None:"),), ("hypothesis", "stress")),
     Mutant("lifo_buffer", "receive pops the buffer's tail (LIFO), on every path", (
         Edit(_C, "got = ch._buf.popleft()", "got = ch._buf.pop()"),
         Edit(_C, "return self._buf.popleft()", "return self._buf.pop()")),
@@ -89,10 +89,11 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("overfill", "capacity off by one (a send is ready while len(buf) == cap)", (
         Edit(_C, "if len(self._buf) < self._cap:  # AltBuffer",
              "if len(self._buf) <= self._cap:  # AltBuffer"),
-        Edit(_C, "(ch._closed or ch._recvq or len(ch._buf) < ch._cap)",
-             "(ch._closed or ch._recvq or len(ch._buf) <= ch._cap)"),
-        Edit(_C, "(c._closed or c._recvq or len(c._buf) < c._cap)",
-             "(c._closed or c._recvq or len(c._buf) <= c._cap)")), ("hypothesis", "stress")),
+        Edit(_C, "(ch._closed or ch._recvq.first is not None or len(ch._buf) < ch._cap)",
+             "(ch._closed or ch._recvq.first is not None or len(ch._buf) <= ch._cap)"),
+        Edit(_C, "(c._closed or c._recvq.first is not None or len(c._buf) < c._cap)",
+             "(c._closed or c._recvq.first is not None or len(c._buf) <= c._cap)")),
+        ("hypothesis", "stress")),
     Mutant("peek_recv", "receive reads the buffer's head without removing it", (
         Edit(_C, "got = ch._buf.popleft()", "got = ch._buf[0]"),
         Edit(_C, "return self._buf.popleft()", "return self._buf[0]")),
@@ -102,29 +103,26 @@ MUTANTS: tuple[Mutant, ...] = (
              "        if ready and (canblock or len(ready) < 2):\n"
              "            i = ready[0] if len(ready) == 1"),), ("hypothesis", "stress")),
     Mutant("lost_wakeup", "send prefers free buffer space over a waiting receiver", (
-        Edit(_C, "elif ch._recvq:  # AltRendezvous",
-             "elif ch._recvq and len(ch._buf) >= ch._cap:  # AltRendezvous"),
-        Edit(_C, "if self._recvq:  # AltRendezvous",
-             "if self._recvq and len(self._buf) >= self._cap:  # AltRendezvous")),
+        Edit(_C, "elif ch._recvq.first is not None:  # AltRendezvous",
+             "elif ch._recvq.first is not None and len(ch._buf) >= ch._cap:  # AltRendezvous"),
+        Edit(_C, "elif self._recvq.first is not None:  # AltRendezvous",
+             "elif self._recvq.first is not None and len(self._buf) >= self._cap:"
+             "  # AltRendezvous")),
         ("hypothesis", "stress")),
-    Mutant("kill_leaves_sender", "kill of a blocked task leaves its send waiters queued", (
+    Mutant("kill_leaves_sender", "kill of a blocked sender leaves its first send case queued", (
         Edit(_C, "            _complete_locked(a, None, KILLED, -1, None)",
-             "            a.waiters[:] = [w for w in a.waiters if w.dir is not SEND]\n"
-             "            _complete_locked(a, None, KILLED, -1, None)"),),
+             "            _complete_locked(a, a if a.dir is SEND else None, KILLED, -1, None)"),),
         ("hypothesis", "stress")),
     Mutant("kill_discards_result", "a kill racing a completed op discards its result", (
-        Edit(_C, "    park(t)\n    done = a.outcome\n    if done is OK:\n        return 0, a.value",
+        Edit(_C, "    park(t)\n    done = a.outcome\n    if done is OK:\n",
              "    park(t)\n    done = KILLED if t._kill_pending else a.outcome\n"
-             "    if done is OK:\n        return 0, a.value"),
-        Edit(_C, "    park(t)\n    done = a.outcome\n    if done is OK:\n        return a.index",
-             "    park(t)\n    done = KILLED if t._kill_pending else a.outcome\n"
-             "    if done is OK:\n        return a.index")), ("hypothesis", "stress")),
+             "    if done is OK:\n"),), ("hypothesis", "stress")),
     Mutant("resume_twice", "a partner readies the woken task twice (S1 guard fooled)", (
         Edit(_C, "    t._alt = None\n    ready_locked(t)\n",
              "    t._alt = None\n    ready_locked(t)\n    if outcome is OK:\n"
              "        t._state = BLOCKED\n        ready_locked(t)\n"),), ("stress",)),
     Mutant("remote_runq_unlocked", "ready_locked appends to another proc's runq directly", (
-        Edit(_S, "    if p._ident == threading.get_ident():\n        p.runq.append(t)",
+        Edit(_S, "    if p._ident == _get_ident():\n        p.runq.append(t)",
              "    if True:\n        p.runq.append(t)"),), ("stress",)),
     Mutant("op1_unlocked", "send/recv/nbsend/nbrecv run without chanlock (no-op lock)", (
         Edit(_C, "from dataclasses import dataclass\n",
@@ -132,7 +130,14 @@ MUTANTS: tuple[Mutant, ...] = (
         Edit(_C, "    with chanlock:\n        if t._kill_pending:\n"
              "            raise killed_locked(t)\n        ev = (_event(",
              "    with nullcontext():\n        if t._kill_pending:\n"
-             "            raise killed_locked(t)\n        ev = (_event(")), ("stress",)),
+             "            raise killed_locked(t)\n        ev = (_event("),
+        Edit(_C, "with chanlock:\n            if t._kill_pending or _trace.tracer is not None "
+                 "or self._closed:",
+             "with nullcontext():\n            if t._kill_pending or _trace.tracer is not None "
+             "or self._closed:"),
+        Edit(_C, "with chanlock:\n            if t._kill_pending or _trace.tracer is not None:\n",
+             "with nullcontext():\n            if t._kill_pending or _trace.tracer is not None:\n"),
+        ), ("stress",)),
     Mutant("biased_choice", "alt always takes the first ready case", (
         Edit(_C, "i = ready[0] if len(ready) == 1 else t.proc.choose_case(ready)",
              "i = ready[0]"),), ("coverage", "hypothesis")),

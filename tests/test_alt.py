@@ -215,3 +215,41 @@ def test_seeded_runs_agree_and_unseeded_runs_differ() -> None:
     assert Runner(seed=7).run(main) == Runner(seed=7).run(main)
     runs = {tuple(run(main)) for _ in range(5)}
     assert len(runs) > 1
+
+
+def test_withdrawing_from_the_middle_of_a_queue_keeps_fifo_and_invariants() -> None:
+    """Waiter queues are linked lists: withdrawal from the middle (a kill, or another case
+    of the alt winning) must keep the order of the rest and every queue invariant."""
+    from libtask9 import Channel, alt, alt_recv, new_task, run, yield_
+
+    def main() -> list[int]:
+        a, b = Channel[int](), Channel[int]()
+        got: list[int] = []
+
+        def waiter(k: int) -> None:
+            got.append(k * 100 + alt(alt_recv(a), alt_recv(b))[1])
+
+        tasks = [new_task(waiter, k) for k in range(5)]
+        yield_()
+        ids = [t.id for t in tasks]
+        assert [tid for tid, _ in a.snapshot()[2]] == ids
+        tasks[2].kill()  # middle
+        tasks[0].kill()  # head
+        yield_()
+        a.check_invariants()
+        b.check_invariants()
+        assert [tid for tid, _ in b.snapshot()[2]] == [ids[1], ids[3], ids[4]]
+        b.send(7)  # wakes task 1 and withdraws its case from a's queue
+        a.check_invariants()
+        assert [tid for tid, _ in a.snapshot()[2]] == [ids[3], ids[4]]
+        tasks[4].kill()  # tail
+        a.check_invariants()
+        assert [tid for tid, _ in a.snapshot()[2]] == [ids[3]]
+        a.send(8)
+        yield_()
+        assert a.snapshot()[2] == [] and b.snapshot()[2] == []
+        a.check_invariants()
+        b.check_invariants()
+        return got
+
+    assert run(main) == [107, 308]

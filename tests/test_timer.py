@@ -176,3 +176,53 @@ def test_timer_outlives_the_proc_that_armed_it() -> None:
         return c.recv()
 
     assert run(main) > 0
+
+
+def test_kill_while_asleep_resumes_the_task_at_once() -> None:
+    """sleep parks on no channel; a kill completes it immediately, and the dead timer no
+    longer keeps the proc alive (a 60 s sleep would hit the test timeout)."""
+    from libtask9 import TaskKilled
+
+    seen: list[str] = []
+
+    def sleeper() -> None:
+        try:
+            sleep(60 * Second)
+        except TaskKilled:
+            seen.append("killed")
+            raise
+
+    def main() -> None:
+        t = new_task(sleeper)
+        yield_()
+        assert t.state == "blocked"
+        assert t.kill()
+        yield_()
+        assert t.done and t.killed
+
+    run(main)
+    assert seen == ["killed"]
+
+
+def test_pending_kill_lands_at_sleep() -> None:
+    from libtask9 import TaskKilled, curtask
+
+    def main() -> None:
+        curtask().kill()  # running: the kill is pending until the next switch point
+        with pytest.raises(TaskKilled):
+            sleep(60 * Second)
+
+    run(main)
+
+
+def test_a_killed_sleeper_does_not_hold_off_deadlock_detection() -> None:
+    from libtask9 import Deadlock
+
+    def main() -> None:
+        t = new_task(sleep, 60 * Second)
+        yield_()
+        t.kill()
+        Channel[int]().recv()  # nothing can wake us: the sleeper's timer is dead
+
+    with pytest.raises(Deadlock, match="blocked in recv"):
+        run(main)
