@@ -15,11 +15,13 @@ from bench.runner import RESULTS
 
 
 def _targets_text(rows: list[dict[str, Any]]) -> str:
-    out = [f"{'target':<48} {'measured':>9}  {'goal':<10} status", "-" * 78]
+    out = [f"{'target':<46} {'implementation':<15} {'measured':>9}  {'goal':<10} status",
+           "-" * 94]
     for t in rows:
         v = t["measured"]
         vs = f"{v:9.3g}" if isinstance(v, (int, float)) and not math.isnan(v) else "        -"
-        out.append(f"{t['target']:<48} {vs}  {t['goal']:<10} {t['status']}"
+        out.append(f"{t['target']:<46} {t.get('impl', 'libtask9'):<15} {vs}  "
+                   f"{t['goal']:<10} {t['status']}"
                    + (f"   ({t['detail']})" if t["detail"] else ""))
     return "\n".join(out)
 

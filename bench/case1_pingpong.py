@@ -11,6 +11,7 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Any
 
+from bench import compiled
 from bench.core import Case, Impl, Metric
 
 
@@ -195,6 +196,7 @@ CASE = Case(
              role="ref", quick=True),
         Impl("libtask9", "libtask9 Channel(0) pair, two tasks", libtask9,
              role="libtask9", quick=True),
+        compiled.impl(libtask9, "Channel(0) pair, two tasks"),
         Impl("gevent-channel", "gevent.queue.Channel pair", gevent_channel, quick=True),
         Impl("asyncio-future", "asyncio future hand-off (one new Future per message)",
              asyncio_future, quick=True),

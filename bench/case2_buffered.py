@@ -11,6 +11,7 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Any
 
+from bench import compiled
 from bench.core import Case, Impl, Metric
 
 CAP = 128
@@ -150,6 +151,7 @@ CASE = Case(
     impls=(
         Impl("libtask9", "libtask9 Channel(128), producer task -> main task", libtask9,
              role="libtask9", quick=True),
+        compiled.impl(libtask9, "Channel(128), producer task -> main task"),
         Impl("greenlet-deque", "raw greenlets + deque bounded to 128 (floor, no scheduler)",
              greenlet_deque, role="floor"),
         Impl("gevent-queue", "gevent.queue.Queue(128)", gevent_queue, quick=True),

@@ -20,6 +20,7 @@ import threading
 from time import perf_counter
 from typing import Any
 
+from bench import compiled
 from bench.core import Case, Impl, Metric
 
 
@@ -101,6 +102,7 @@ CASE = Case(
     impls=(
         Impl("libtask9", "libtask9 two procs, Channel(0) pair", libtask9,
              role="libtask9", quick=True),
+        compiled.impl(libtask9, "two procs, Channel(0) pair"),
         Impl("condition", "threading.Condition hand-off (slot + turn flag)", condition,
              quick=True),
         Impl("queue", "queue.Queue pair", queue_pair),

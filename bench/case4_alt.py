@@ -34,6 +34,7 @@ import random
 from time import perf_counter
 from typing import Any
 
+from bench import compiled
 from bench.core import Case, Impl, Metric, Skip
 
 KS = (1, 4, 16, 64)
@@ -230,6 +231,7 @@ CASE = Case(
     impls=(
         Impl("libtask9", "libtask9 alt(alt_recv x K)", libtask9, role="libtask9",
              quick=True),
+        compiled.impl(libtask9, "alt(alt_recv x K)"),
         Impl("gevent-wait", "gevent.wait(K Events, count=1)", gevent_wait, quick=True),
         Impl("goless", "goless 0.7.2 select (gevent backend)", goless_real),
         Impl("goless-style", "goless-style polling select over gevent queues",

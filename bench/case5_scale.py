@@ -30,6 +30,7 @@ import gc
 from time import perf_counter
 from typing import Any
 
+from bench import compiled
 from bench.core import Case, Impl, Metric, rss_bytes
 
 WARM_N = 1000
@@ -210,6 +211,7 @@ CASE = Case(
     impls=(
         Impl("libtask9", "libtask9 tasks blocked in Channel(0).recv()", libtask9,
              role="libtask9", quick=True),
+        compiled.impl(libtask9, "tasks blocked in Channel(0).recv()"),
         Impl("greenlet", "bare suspended greenlet (floor)", greenlet_bare, role="floor",
              quick=True),
         Impl("gevent-channel", "gevent.spawn, blocked in gevent.queue.Channel().get()",

@@ -13,6 +13,7 @@ import random
 from time import perf_counter
 from typing import Any
 
+from bench import compiled
 from bench.core import Case, Impl, Metric, percentile
 
 NTASKS = 1000
@@ -120,6 +121,7 @@ CASE = Case(
     impls=(
         Impl("libtask9", "libtask9 sleep(ms) in 1k tasks", libtask9, role="libtask9",
              quick=True),
+        compiled.impl(libtask9, "sleep(ms) in 1k tasks"),
         Impl("asyncio", "asyncio.sleep in 1k tasks", asyncio_sleep, quick=True),
         Impl("gevent", "gevent.sleep in 1k greenlets", gevent_sleep),
         Impl("trio", "trio.sleep in 1k tasks", trio_sleep),

@@ -17,6 +17,7 @@ import functools
 from time import perf_counter
 from typing import Any
 
+from bench import compiled
 from bench.core import Case, Impl, Metric
 
 WARM_P = 100
@@ -221,6 +222,7 @@ CASE = Case(
     impls=(
         Impl("libtask9", "libtask9 Channel(0), one task per prime", libtask9,
              role="libtask9", quick=True),
+        compiled.impl(libtask9, "Channel(0), one task per prime"),
         Impl("gevent-channel", "gevent.queue.Channel, one greenlet per prime",
              gevent_channel),
         Impl("asyncio-queue1", "asyncio.Queue(1), one task per prime", asyncio_queue1),

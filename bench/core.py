@@ -60,6 +60,9 @@ class Impl:
     role: str = "peer"  # "libtask9" | "ref" | "peer" | "floor"
     quick: bool = False  # part of `bench quick`
     params: tuple[Any, ...] | None = None  # restrict the case's params
+    # a directory (relative to the repo root) put first on the measurement subprocess's
+    # PYTHONPATH (the compiled core, bench/compiled.py)
+    pythonpath: str | None = None
 
 
 @dataclass(frozen=True)

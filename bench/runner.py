@@ -37,6 +37,10 @@ def _spawn(case: Case, impl: Impl, param: Any, quick: bool, reps: int | None,
         cmd += ["--reps", str(reps)]
     env = dict(os.environ)
     env.setdefault("PYTHONHASHSEED", "0")
+    if impl.pythonpath:
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(ROOT / impl.pythonpath)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH")
+                                              else []))
     try:
         p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                            env=env, stdin=subprocess.DEVNULL)

@@ -7,6 +7,7 @@ calls on a helper thread, and timers deliver on channels.  The channel and alt r
 specified in ``spec/Channels.tla`` and checked against this implementation.
 """
 
+from . import _chan
 from ._chan import Channel, ChannelStatistics, Op, alt, alt_recv, alt_send
 from ._ioproc import IOProc
 from ._sched import (
@@ -50,7 +51,12 @@ yieldtask = yield_
 
 __version__ = "0.1.0.dev0"
 
+#: True when the hot modules are the optional compiled core (``make compiled``: mypyc
+#: extension modules built from this same source), False for the pure-Python reference.
+COMPILED: bool = str(_chan.__file__).endswith((".so", ".pyd"))
+
 __all__ = [
+    "COMPILED",
     "Channel",
     "ChannelClosed",
     "ChannelStatistics",

@@ -36,10 +36,11 @@ import itertools
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar, cast
+from typing import Any, Final, Generic, TypeVar, cast
 
 from . import _trace
 from ._sched import (
+    Proc,
     _tls,
     chanlock,
     current_task_or_none,
@@ -62,13 +63,13 @@ __all__ = [
 
 T = TypeVar("T")
 
-SEND = "send"
-RECV = "recv"
+SEND: Final = "send"
+RECV: Final = "recv"
 
 # _Waiter.outcome values (of an alt's head)
-OK = "ok"
-CLOSED = "closed"
-KILLED = "killed"
+OK: Final = "ok"
+CLOSED: Final = "closed"
+KILLED: Final = "killed"
 
 _chan_ids = itertools.count(1)
 
@@ -232,16 +233,17 @@ class Channel(Generic[T]):
     channel is closed and drained.
     """
 
-    __slots__ = ("_buf", "_cap", "_closed", "_recvq", "_sendq", "_traced", "id", "name")
+    # (__weakref__: timers hold their channel weakly, see _timer.py)
+    __slots__ = ("__weakref__", "_buf", "_cap", "_closed", "_recvq", "_sendq", "_traced",
+                 "id", "name")
 
-    def __init__(self, bufsize: int = 0, *, name: str | None = None) -> None:
+    def __init__(self, bufsize: int = 0, *, name: str | None = None,
+                 _traced: bool = True) -> None:
         if isinstance(bufsize, bool) or not isinstance(bufsize, int):
             raise TypeError(f"Channel buffer size must be an int, got {bufsize!r}")
         if bufsize < 0:
             raise ValueError(f"Channel buffer size must be >= 0, got {bufsize}")
-        self._init(bufsize, name, traced=True)
-
-    def _init(self, bufsize: int, name: str | None, traced: bool) -> None:
+        # (_traced=False: a channel of libtask9's own, see _internal)
         self.id: int = next(_chan_ids)
         self.name = name
         self._cap = bufsize
@@ -250,7 +252,7 @@ class Channel(Generic[T]):
         self._recvq = _WaitQ()  # blocked recv cases, FIFO
         self._closed = False
         tr = _trace.tracer
-        self._traced = traced and tr is not None
+        self._traced = _traced and tr is not None
         if self._traced and tr is not None:
             with chanlock:
                 tr({"seq": _trace.next_seq(), "action": "ChanCreate", "task": None,
@@ -259,9 +261,7 @@ class Channel(Generic[T]):
     @classmethod
     def _internal(cls, bufsize: int, name: str) -> Channel[Any]:
         """A channel used by libtask9 itself (timers, IOProc replies): never traced."""
-        ch: Channel[Any] = cls.__new__(cls)
-        ch._init(bufsize, name, traced=False)
-        return ch
+        return cls(bufsize, name=name, _traced=False)
 
     def __repr__(self) -> str:
         name = f" {self.name!r}" if self.name else ""
@@ -307,19 +307,22 @@ class Channel(Generic[T]):
     # send and recv perform the three commonest actions inline, in one critical section
     # (Go's chansend/chanrecv fast paths): AltRendezvous, AltBuffer and AltBlock, exactly
     # as _exec_locked and _block1_locked do them.  They are taken only when no kill is
-    # pending, no tracer is installed and the channel is open; everything else (kills,
-    # closed channels, handover, tracing) goes through _op1.
+    # pending, the channel is open and nothing is to be traced (no tracer, or a channel
+    # created while none was installed: _op1 records no event for it either); everything
+    # else (kills, closed channels, handover, tracing) goes through _op1.
 
     def send(self, value: T) -> None:
         """Send ``value``, blocking until a receiver or buffer space takes it."""
         try:  # current_task_or_none(), inline
-            t: Task | None = _tls.proc.current
+            p: Proc | None = _tls.proc
         except AttributeError:
-            t = None
+            p = None
+        t = None if p is None else p.current
         if t is None:
             raise NotInTask("Channel.send()")
-        with chanlock:
-            if t._kill_pending or _trace.tracer is not None or self._closed:
+        chanlock.acquire()  # (not ``with``: a compiled core's __exit__ call allocates)
+        try:
+            if t._kill_pending or (self._traced and _trace.tracer is not None) or self._closed:
                 a = None
             elif self._recvq.first is not None:  # AltRendezvous
                 w = self._recvq.pop()
@@ -330,6 +333,8 @@ class Channel(Generic[T]):
                 return
             else:  # AltBlock
                 a = _block1_locked(t, self, SEND, value)
+        finally:
+            chanlock.release()
         if a is None:
             _op1(t, self, SEND, value, True)
         else:
@@ -338,13 +343,15 @@ class Channel(Generic[T]):
     def recv(self) -> T:
         """Receive a value, blocking until one is available."""
         try:  # current_task_or_none(), inline
-            t: Task | None = _tls.proc.current
+            p: Proc | None = _tls.proc
         except AttributeError:
-            t = None
+            p = None
+        t = None if p is None else p.current
         if t is None:
             raise NotInTask("Channel.recv()")
-        with chanlock:
-            if t._kill_pending or _trace.tracer is not None:
+        chanlock.acquire()  # (as in send)
+        try:
+            if t._kill_pending or (self._traced and _trace.tracer is not None):
                 a = None
             elif self._buf:
                 if self._sendq.first is None:  # AltBuffer
@@ -358,6 +365,8 @@ class Channel(Generic[T]):
                 a = None
             else:  # AltBlock
                 a = _block1_locked(t, self, RECV, None)
+        finally:
+            chanlock.release()
         if a is None:
             return cast(T, _op1(t, self, RECV, None, True)[1])
         return cast(T, _wait(t, a)[1])
@@ -638,10 +647,11 @@ def alt(*ops: Op[Any], canblock: bool = True) -> tuple[int, Any]:
     t = current_task_or_none()
     if t is None:
         raise NotInTask("alt()")
+    cases: tuple[object, ...] = ops  # (checked here, not by a compiled core's cast)
     with chanlock:
         ready: list[int] = []
-        for i, op in enumerate(ops):  # readiness of every case, and type checks
-            if type(op) is not Op and not isinstance(op, Op):
+        for i, op in enumerate(cases):  # readiness of every case, and type checks
+            if not isinstance(op, Op):
                 raise TypeError(f"alt() takes alt_send()/alt_recv() cases, got {op!r}")
             c = op.chan
             if c is not None and (
@@ -756,7 +766,8 @@ def _check_locked(ch: Channel[Any]) -> None:
             a = w.head or w
             if w.dir is not d or w.chan is not ch or w.prev is not prev:
                 fail("QueueExact", f"waiter {w.dir} on {w.chan!r} in the {d} queue")
-            if a.outcome is not None or a.task._alt is not a or w not in a.cases():
+            if (a.outcome is not None or a.task._alt is not a
+                    or not any(x is w for x in a.cases())):
                 fail("QueueExact", f"stale waiter of {a.task!r}")
             prev = w
         if q.last is not prev:

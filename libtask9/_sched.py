@@ -40,11 +40,11 @@ import itertools
 import random
 import sys
 import threading
+import time
 import traceback
 from collections import deque
 from collections.abc import Callable, Sequence
-from time import monotonic
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import greenlet
 
@@ -71,10 +71,12 @@ __all__ = [
 
 R = TypeVar("R")
 
-chanlock = threading.Lock()
-_get_ident = threading.get_ident
-_getcurrent = greenlet.getcurrent
-_tls = threading.local()
+# Final: a compiled core (make compiled) reads these as C statics, not dict lookups.
+chanlock: Final = threading.Lock()
+_get_ident: Final = threading.get_ident
+_getcurrent: Final = greenlet.getcurrent
+_monotonic: Final = time.monotonic
+_tls: Final = threading.local()
 _proc_ids = itertools.count(1)
 
 CaseChooser = Callable[[Sequence[int]], int]
@@ -120,7 +122,7 @@ class _World:
             p._cond.notify()
 
 
-world = _World()
+world: Final = _World()
 
 
 def _default_excepthook(task: Task, exc: BaseException) -> None:
@@ -313,9 +315,9 @@ class Proc:
                 with chanlock:
                     runq.extend(self._remote)
                     self._remote.clear()
-            if timers and timers[0].deadline <= monotonic():
+            if timers and timers[0].deadline <= _monotonic():
                 with chanlock:
-                    world.fire_timers_locked(timers, monotonic())
+                    world.fire_timers_locked(timers, _monotonic())
             if runq:
                 t = runq.popleft()
                 self._dispatch(t)
@@ -341,8 +343,8 @@ class Proc:
             while not self._remote:
                 if world.deadlock is not None:
                     return
-                if timers and timers[0].deadline <= monotonic():
-                    world.fire_timers_locked(timers, monotonic())
+                if timers and timers[0].deadline <= _monotonic():
+                    world.fire_timers_locked(timers, _monotonic())
                     if self.runq:  # a local task was woken
                         return
                     continue
@@ -353,7 +355,7 @@ class Proc:
                     world.nidle -= 1
                     return
                 # Sleep until another thread hands us a task, or our next timer is due.
-                self._cond.wait(timers[0].deadline - monotonic() if timers else None)
+                self._cond.wait(timers[0].deadline - _monotonic() if timers else None)
                 if self._idle:  # woken without work: deadlock declared elsewhere
                     self._idle = False
                     world.nidle -= 1
@@ -451,10 +453,10 @@ def current_proc_or_none() -> Proc | None:
 def current_task_or_none() -> Task | None:
     """The running task, or None outside a task (the hot-path version of curtask)."""
     try:
-        t: Task | None = _tls.proc.current
-    except AttributeError:  # no proc bound to this thread (or unbound: proc is None)
+        p: Proc | None = _tls.proc
+    except AttributeError:  # no proc bound to this thread
         return None
-    return t
+    return None if p is None else p.current  # (None: unbound after its run)
 
 
 def new_task(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
@@ -539,7 +541,7 @@ def park(t: Task) -> None:
     # Due timers are fired by the scheduler loop, so they also stop the direct switch.
     timers = p.timers
     if (runq and p._direct and not p._remote and runq[0]._glet is not None
-            and not (timers and timers[0].deadline <= monotonic())):
+            and not (timers and timers[0].deadline <= _monotonic())):
         nxt = runq.popleft()
         p.nswitch += 1
         nxt._state = RUNNING

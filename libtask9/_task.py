@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import greenlet
 
@@ -21,12 +21,13 @@ __all__ = ["Task"]
 
 # Task states.  Only the owning proc's thread moves a task out of RUNNABLE; other threads
 # move it BLOCKED -> RUNNABLE, under the channel lock, through _sched.ready_locked().
-NEW = "new"  # created, never run (it is in its proc's run queue)
-RUNNABLE = "runnable"  # in its proc's run queue (or remote queue)
-RUNNING = "running"  # the current task of its proc
-BLOCKED = "blocked"  # parked in an alt (``_alt`` is set)
-HELD = "held"  # parked by a test Stepper outside any channel operation
-DONE = "done"  # its function returned or raised
+# (Final: a compiled core reads them as constants, not as module globals.)
+NEW: Final = "new"  # created, never run (it is in its proc's run queue)
+RUNNABLE: Final = "runnable"  # in its proc's run queue (or remote queue)
+RUNNING: Final = "running"  # the current task of its proc
+BLOCKED: Final = "blocked"  # parked in an alt (``_alt`` is set)
+HELD: Final = "held"  # parked by a test Stepper outside any channel operation
+DONE: Final = "done"  # its function returned or raised
 
 _task_ids = itertools.count(1)  # task ids are never reused (thread(3))
 
@@ -41,7 +42,6 @@ class Task:
     """
 
     __slots__ = (
-        "__weakref__",
         "_alt",
         "_args",
         "_exc",

@@ -11,9 +11,8 @@ are involved.
 
 A timer holds its channel through a weak reference: a timer whose channel nobody holds
 any more (an ``after()`` in an ``alt`` that another case won) is dropped, as Go 1.23 does,
-and does not count as pending for deadlock detection.  (Timer channels are a trivial
-subclass of ``Channel``, so that only they carry a weak-reference slot.)  ``sleep`` needs
-no channel: its heap entry holds the sleeping task's alt record and resumes it directly.
+and does not count as pending for deadlock detection.  ``sleep`` needs no channel: its
+heap entry holds the sleeping task's alt record and resumes it directly.
 
 Delivery is a non-blocking send on a 1-slot buffered channel: a ``Ticker`` whose reader
 falls behind drops ticks instead of queueing them (Go's ``time.Ticker``).  The value
@@ -76,19 +75,13 @@ def _ms(ms: float, what: str) -> float:
     return max(0.0, float(ms))
 
 
-class _TimerChannel(Channel[float]):
-    """The channel of a Timer/Ticker (weakly referenced by its heap entry)."""
-
-    __slots__ = ("__weakref__",)
-
-
 class _Entry:
     """One armed timer in the heap: it delivers on the weakly held ``chan`` or resumes the
     ``sleeper``.  ``armed`` is cleared by stop(); guarded by chanlock."""
 
     __slots__ = ("armed", "chan", "deadline", "period", "seq", "sleeper")
 
-    def __init__(self, deadline: float, chan: weakref.ref[_TimerChannel] | None,
+    def __init__(self, deadline: float, chan: weakref.ref[Channel[float]] | None,
                  period: float, sleeper: _Waiter | None = None) -> None:
         self.deadline = deadline
         self.seq = next(_entry_seq)  # FIFO among equal deadlines
@@ -193,7 +186,7 @@ class Timer:
 
     def __init__(self, ms: float, *, _period: float = 0.0) -> None:
         delay = _ms(ms, type(self).__name__)
-        self.c: Channel[float] = _TimerChannel._internal(1, f"{type(self).__name__}({ms})")
+        self.c: Channel[float] = Channel._internal(1, f"{type(self).__name__}({ms})")
         self._entry: _Entry | None = None
         self._period = _period
         self._arm(delay)
@@ -201,7 +194,6 @@ class Timer:
     def _arm(self, delay_ms: float) -> None:
         p = current_proc_or_none()
         c = self.c
-        assert isinstance(c, _TimerChannel)
         with chanlock:
             if self._entry is not None:
                 self._entry.armed = False

@@ -131,12 +131,13 @@ MUTANTS: tuple[Mutant, ...] = (
              "            raise killed_locked(t)\n        ev = (_event(",
              "    with nullcontext():\n        if t._kill_pending:\n"
              "            raise killed_locked(t)\n        ev = (_event("),
-        Edit(_C, "with chanlock:\n            if t._kill_pending or _trace.tracer is not None "
-                 "or self._closed:",
-             "with nullcontext():\n            if t._kill_pending or _trace.tracer is not None "
-             "or self._closed:"),
-        Edit(_C, "with chanlock:\n            if t._kill_pending or _trace.tracer is not None:\n",
-             "with nullcontext():\n            if t._kill_pending or _trace.tracer is not None:\n"),
+        Edit(_C, "        chanlock.acquire()  # (not ``with``",
+             "        pass  # (not ``with``"),
+        Edit(_C, "        chanlock.acquire()  # (as in send)", "        pass  # (as in send)"),
+        Edit(_C, "            chanlock.release()\n        if a is None:\n            _op1(",
+             "            pass\n        if a is None:\n            _op1("),
+        Edit(_C, "            chanlock.release()\n        if a is None:\n            return",
+             "            pass\n        if a is None:\n            return"),
         ), ("stress",)),
     Mutant("biased_choice", "alt always takes the first ready case", (
         Edit(_C, "i = ready[0] if len(ready) == 1 else t.proc.choose_case(ready)",
