@@ -8,12 +8,14 @@ from pathlib import Path
 from typing import Any
 
 LT = "#d62728"  # libtask9
+LTC = "#7b0d0d"  # libtask9-mypyc, the compiled core
 PEER = "#1f77b4"
 FLOOR = "#7f7f7f"
+_OURS = ("libtask9", "libtask9-mypyc")
 
 
 def _color(role: str) -> str:
-    return LT if role == "libtask9" else (FLOOR if role in ("ref", "floor") else PEER)
+    return {"libtask9": LT, "libtask9-mypyc": LTC, "ref": FLOOR, "floor": FLOOR}.get(role, PEER)
 
 
 def _ok(v: Any) -> bool:
@@ -58,8 +60,8 @@ def _grouped(ax: Any, recs: list[dict[str, Any]], metric: str, params: list[Any]
                 xs.append(i + (j - (len(impls) - 1) / 2) * w)
                 ys.append(r["median"][metric])
                 role = r["role"]
-        color = LT if role == "libtask9" else (
-            FLOOR if role in ("floor", "ref") else next(palette, PEER))
+        color = _color(role) if role in _OURS or role in ("floor", "ref") else next(
+            palette, PEER)
         ax.bar(xs, ys, width=w, label=impl, color=color)
     ax.set_xticks(range(len(params)), [f"{pname}={p:,}" if isinstance(p, int) else
                                        f"{pname}={p}" for p in params], fontsize=8)
@@ -104,8 +106,8 @@ def plot(path: Path, outdir: Path) -> list[Path]:
                          for r in recs4 if r["impl"] == impl)
             role = pts[0][2]
             ax.plot([k for k, _, _ in pts], [v for _, v, _ in pts], marker="o", label=impl,
-                    color=LT if role == "libtask9" else next(palette, PEER),
-                    linewidth=2.5 if role == "libtask9" else 1.2)
+                    color=_color(role) if role in _OURS else next(palette, PEER),
+                    linewidth=2.5 if role in _OURS else 1.2)
         ax.set_xscale("log", base=2)
         ks = sorted({int(r["param"].split("/")[1]) for r in recs4})
         ax.set_xticks(ks, [str(k) for k in ks])
@@ -144,7 +146,8 @@ def plot(path: Path, outdir: Path) -> list[Path]:
         fn(ax)
     for ax in flat[len(panels):]:
         ax.set_axis_off()
-    fig.suptitle("libtask9 (red) vs peers (grey = floor/reference)\n" + sub, fontsize=10)
+    fig.suptitle("libtask9 (red; compiled core dark red) vs peers (grey = floor/reference)\n"
+                 + sub, fontsize=10)
     save(fig, "bench.png", top=1 - 0.5 / (3.6 * rows))
     for name, _, fn in panels:
         fig, ax = plt.subplots(figsize=(7, 3.6))
