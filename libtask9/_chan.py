@@ -313,7 +313,9 @@ class Channel(Generic[T]):
 
     def send(self, value: T) -> None:
         """Send ``value``, blocking until a receiver or buffer space takes it."""
-        try:  # current_task_or_none(), inline
+        # current_task_or_none(), inline here and in recv: as a call (_task_for) it costs
+        # the pure-Python build ~11% of a buffered transfer (measured, 0.62 -> 0.69 µs).
+        try:
             p: Proc | None = _tls.proc
         except AttributeError:
             p = None
@@ -342,7 +344,7 @@ class Channel(Generic[T]):
 
     def recv(self) -> T:
         """Receive a value, blocking until one is available."""
-        try:  # current_task_or_none(), inline
+        try:  # current_task_or_none(), inline (see send)
             p: Proc | None = _tls.proc
         except AttributeError:
             p = None
