@@ -38,6 +38,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar, cast
 
+from mypy_extensions import mypyc_attr
+
 from . import _trace
 from ._sched import (
     Proc,
@@ -219,6 +221,10 @@ class ChannelStatistics:
     closed: bool
 
 
+# allow_interpreted_subclasses: the timers' channel class (_timer._TimerChannel) is a plain
+# Python subclass, which is what gives a compiled Channel a weak-reference slot on every
+# CPython (mypyc gives native classes none from 3.12 on).  No effect on the pure build.
+@mypyc_attr(allow_interpreted_subclasses=True)
 class Channel(Generic[T]):
     """A channel of values of type ``T`` (libthread ``chancreate``).
 

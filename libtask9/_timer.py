@@ -75,13 +75,19 @@ def _ms(ms: float, what: str) -> float:
     return max(0.0, float(ms))
 
 
+class _TimerChannel(Channel[float]):
+    """The channel of a Timer or Ticker: weakly referenced by its heap entry.  A plain
+    Python subclass (no ``__slots__``), so it has a weak-reference slot even when
+    ``Channel`` is compiled (see ``Channel``'s ``mypyc_attr``)."""
+
+
 class _Entry:
     """One armed timer in the heap: it delivers on the weakly held ``chan`` or resumes the
     ``sleeper``.  ``armed`` is cleared by stop(); guarded by chanlock."""
 
     __slots__ = ("armed", "chan", "deadline", "period", "seq", "sleeper")
 
-    def __init__(self, deadline: float, chan: weakref.ref[Channel[float]] | None,
+    def __init__(self, deadline: float, chan: weakref.ref[_TimerChannel] | None,
                  period: float, sleeper: _Waiter | None = None) -> None:
         self.deadline = deadline
         self.seq = next(_entry_seq)  # FIFO among equal deadlines
@@ -186,7 +192,8 @@ class Timer:
 
     def __init__(self, ms: float, *, _period: float = 0.0) -> None:
         delay = _ms(ms, type(self).__name__)
-        self.c: Channel[float] = Channel._internal(1, f"{type(self).__name__}({ms})")
+        self.c: Channel[float] = _TimerChannel(1, name=f"{type(self).__name__}({ms})",
+                                               _traced=False)
         self._entry: _Entry | None = None
         self._period = _period
         self._arm(delay)
@@ -194,6 +201,7 @@ class Timer:
     def _arm(self, delay_ms: float) -> None:
         p = current_proc_or_none()
         c = self.c
+        assert isinstance(c, _TimerChannel)
         with chanlock:
             if self._entry is not None:
                 self._entry.armed = False

@@ -226,3 +226,24 @@ def test_a_killed_sleeper_does_not_hold_off_deadlock_detection() -> None:
 
     with pytest.raises(Deadlock, match="blocked in recv"):
         run(main)
+
+
+def test_a_dropped_timer_channel_is_collected_and_no_longer_pending() -> None:
+    """Go 1.23: a timer nobody can receive from any more is garbage and cannot wake
+    anybody, so it does not hold off deadlock detection (a 60 s timer would otherwise
+    make this test hit its timeout)."""
+    import gc
+    import weakref
+
+    from libtask9 import Deadlock
+
+    def main() -> None:
+        c = after(60 * Second)
+        r = weakref.ref(c)
+        del c
+        gc.collect()
+        assert r() is None
+        Channel[int]().recv()
+
+    with pytest.raises(Deadlock):
+        run(main)

@@ -21,9 +21,10 @@ gets ``__dict__`` and ``__weakref__`` slots, but on CPython <= 3.11 its generate
 ``tp_dealloc`` only ``Py_CLEAR``s the weak-reference list instead of calling
 ``PyObject_ClearWeakRefs`` (mypyc/mypyc#1102): a weak reference that outlives its object
 then dangles (callbacks never run; dereferencing it crashes).  The timers hold their
-channel through ``weakref.ref``, so this script inserts the missing call into every
-generated deallocator and then checks, in a subprocess, that a weak reference to a
-compiled ``Channel`` is cleared and its callback runs.
+channel (a Python subclass of ``Channel``, ``_timer._TimerChannel``) through
+``weakref.ref``, so this script inserts the missing call into every generated deallocator
+(a no-op where the type has no weak-reference slot, as on CPython >= 3.12) and then checks,
+in a subprocess, that a weak reference to a timer channel is cleared and its callback runs.
 
 Exit status: 0 if everything was compiled and the checks passed; 1 otherwise (loudly).
 """
@@ -64,11 +65,11 @@ _SELF_TEST = textwrap.dedent("""
         f = sys.modules["libtask9." + m].__file__
         assert f.endswith(".so"), f"libtask9.{m} imported from {f}, not the extension"
     fired = []
-    c = libtask9.Channel(1)
+    c = libtask9.after(10**6)  # a timer channel: its heap entry holds it weakly
     r = weakref.ref(c, lambda _r: fired.append(1))
     del c
     gc.collect()
-    assert r() is None and fired == [1], "weakref to a compiled Channel not cleared"
+    assert r() is None and fired == [1], "weakref to a compiled timer channel not cleared"
     def main():
         out = libtask9.Channel()
         libtask9.new_task(lambda: out.send(sum(range(10))))
