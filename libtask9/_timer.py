@@ -2,7 +2,7 @@
 
 Each proc keeps a heap of absolute deadlines (``time.monotonic``) for the timers its tasks
 arm, and fires them from its own scheduler: between task switches when it is busy, and by
-sleeping on its condition variable until the earliest deadline when it is idle (asyncio's
+sleeping on its parker until the earliest deadline when it is idle (asyncio's
 design: no second thread and no extra GIL hand-off on the way).  Timers armed outside a
 running proc, and those still live when their proc ends, go to one fallback timer
 thread.  So timers have the resolution of the OS's timed wait, not the 100 ms wheel of the
@@ -31,6 +31,7 @@ import weakref
 
 from ._chan import (
     Channel,
+    _task_for,
     _wait,
     _Waiter,
     block_sleep_locked,
@@ -41,12 +42,10 @@ from ._sched import (
     Proc,
     chanlock,
     current_proc_or_none,
-    current_task_or_none,
     killed_locked,
     world,
     yield_,
 )
-from .errors import NotInTask
 
 __all__ = [
     "Hour",
@@ -192,8 +191,7 @@ class Timer:
 
     def __init__(self, ms: float, *, _period: float = 0.0) -> None:
         delay = _ms(ms, type(self).__name__)
-        self.c: Channel[float] = _TimerChannel(1, name=f"{type(self).__name__}({ms})",
-                                               _traced=False)
+        self.c: Channel[float] = _TimerChannel._internal(1, f"{type(self).__name__}({ms})")
         self._entry: _Entry | None = None
         self._period = _period
         self._arm(delay)
@@ -269,9 +267,7 @@ def sleep(ms: float) -> None:
     if delay <= 0:
         yield_()
         return
-    t = current_task_or_none()
-    if t is None:
-        raise NotInTask("sleep()")
+    t = _task_for("sleep()")
     with chanlock:
         if t._kill_pending:
             raise killed_locked(t)
