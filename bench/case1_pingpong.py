@@ -8,6 +8,7 @@ round trip (two switches, one value each way) that every other number is divided
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from time import perf_counter
 from typing import Any
 
@@ -36,6 +37,24 @@ def greenlet_switch(n: int, _p: Any = None) -> float:
     return t
 
 
+def echo(get: Callable[[], Any], put: Callable[[Any], Any], n: int) -> None:
+    """The pong side of a ping-pong: send back the hand-shake and ``n`` values."""
+    for _ in range(n + 1):
+        put(get())
+
+
+def ping(put: Callable[[Any], Any], get: Callable[[], Any], n: int) -> float:
+    """The ping side: one untimed hand-shake round trip, then ``n`` timed ones; seconds.
+    (One loop for every synchronous implementation, so they are timed alike.)"""
+    put(-1)
+    get()
+    t0 = perf_counter()
+    for i in range(n):
+        put(i)
+        get()
+    return perf_counter() - t0
+
+
 def libtask9_pingpong(n: int, cross_proc: bool) -> float:
     """Seconds for ``n`` libtask9 round trips over two Channel(0)s; the partner is a task
     of the same proc (case 1) or the first task of another proc (case 3)."""
@@ -44,25 +63,13 @@ def libtask9_pingpong(n: int, cross_proc: bool) -> float:
     out: list[float] = []
     procs: list[Any] = []
 
-    def pong(a: Any, b: Any, n: int) -> None:
-        recv, send = a.recv, b.send
-        for _ in range(n + 1):
-            send(recv())
-
     def main() -> None:
         a, b = Channel(0), Channel(0)
         if cross_proc:
-            procs.append(new_proc(pong, a, b, n))
+            procs.append(new_proc(echo, a.recv, b.send, n))
         else:
-            new_task(pong, a, b, n)
-        send, recv = a.send, b.recv
-        send(-1)
-        recv()
-        t0 = perf_counter()
-        for i in range(n):
-            send(i)
-            recv()
-        out.append(perf_counter() - t0)
+            new_task(echo, a.recv, b.send, n)
+        out.append(ping(a.send, b.recv, n))
 
     run(main)
     for p in procs:
@@ -79,21 +86,8 @@ def gevent_channel(n: int, _p: Any = None) -> float:
     from gevent.queue import Channel
 
     a, b = Channel(), Channel()
-
-    def pong() -> None:
-        get, put = a.get, b.put
-        for _ in range(n + 1):
-            put(get())
-
-    g = gevent.spawn(pong)
-    put, get = a.put, b.get
-    put(-1)
-    get()
-    t0 = perf_counter()
-    for i in range(n):
-        put(i)
-        get()
-    t = perf_counter() - t0
+    g = gevent.spawn(echo, a.get, b.put, n)
+    t = ping(a.put, b.get, n)
     g.join()
     return t
 

@@ -70,24 +70,13 @@ def queue_pair(n: int, _p: Any = None) -> float:
     _cpus(_p)
     import queue
 
+    from bench.case1_pingpong import echo, ping
+
     a: queue.Queue[int] = queue.Queue()
     b: queue.Queue[int] = queue.Queue()
-
-    def pong() -> None:
-        get, put = a.get, b.put
-        for _ in range(n + 1):
-            put(get())
-
-    th = threading.Thread(target=pong, daemon=True)
+    th = threading.Thread(target=echo, args=(a.get, b.put, n), daemon=True)
     th.start()
-    a.put(-1)
-    b.get()
-    t0 = perf_counter()
-    put, get = a.put, b.get
-    for i in range(n):
-        put(i)
-        get()
-    t = perf_counter() - t0
+    t = ping(a.put, b.get, n)
     th.join()
     return t
 
