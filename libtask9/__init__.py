@@ -3,26 +3,32 @@
 Procs are OS threads, tasks are greenlets cooperatively scheduled inside their proc,
 channels (unbuffered or buffered) connect tasks in the same or different procs, ``alt``
 waits on several channel operations and completes exactly one, ``IOProc`` runs blocking
-calls on a helper thread, and timers deliver on channels.  The channel and alt rules are
-specified in ``spec/Channels.tla`` and checked against this implementation.
+calls on a helper thread, and timers deliver on channels.  Each ``run()`` is a world of
+its own (its procs, its deadlock detection) and leaves nothing behind.  The channel and
+alt rules are specified in ``spec/Channels.tla``, the lifecycle of procs and runs in
+``spec/Procs.tla``, and both are checked against this implementation.
+
+The runtime's modules import one way only (a test checks it): ``errors``, ``_trace`` ->
+``_timerheap`` -> ``_world`` -> ``_task`` -> ``_sched`` -> ``_chan`` -> ``_timer``,
+``_ioproc`` -> ``_run`` -> this package.
 """
 
-from . import _chan
+from . import _chan, _world  # noqa: F401  (libtask9._world: live_worlds() for tests)
 from ._chan import Channel, ChannelStatistics, Op, alt, alt_recv, alt_send
 from ._ioproc import IOProc
+from ._run import Runner, run
 from ._sched import (
     Proc,
-    Runner,
     curproc,
     curtask,
     new_proc,
     new_task,
-    run,
     set_excepthook,
     yield_,
 )
 from ._task import Task
 from ._timer import (
+    MIN_TICKER_PERIOD,
     Hour,
     Millisecond,
     Minute,
@@ -44,6 +50,7 @@ from .errors import (
     NotInTask,
     TaskKilled,
     WrongProc,
+    WrongRun,
 )
 
 #: The original libtask9's name for ``yield_``.
@@ -57,6 +64,7 @@ COMPILED: bool = str(_chan.__file__).endswith((".so", ".pyd"))
 
 __all__ = [
     "COMPILED",
+    "MIN_TICKER_PERIOD",
     "Channel",
     "ChannelClosed",
     "ChannelStatistics",
@@ -79,6 +87,7 @@ __all__ = [
     "Timer",
     "TraceRecorder",
     "WrongProc",
+    "WrongRun",
     "after",
     "alt",
     "alt_recv",

@@ -42,17 +42,22 @@ from mypy_extensions import mypyc_attr
 
 from . import _trace
 from ._sched import (
+    CLOSED,
+    KILLED,
+    OK,
+    Blocker,
     Proc,
     _tls,
-    chanlock,
     current_task_or_none,
     killed_error,
     killed_locked,
     park,
     ready_locked,
+    task_for,
 )
-from ._task import BLOCKED, DONE, Task
-from .errors import ChannelClosed, InternalError, NotInTask
+from ._task import BLOCKED, Task
+from ._world import ENDED, World, chanlock
+from .errors import ChannelClosed, InternalError, NotInTask, WrongRun
 
 __all__ = [
     "Channel",
@@ -67,11 +72,6 @@ T = TypeVar("T")
 
 SEND: Final = "send"
 RECV: Final = "recv"
-
-# _Waiter.outcome values (of an alt's head)
-OK: Final = "ok"
-CLOSED: Final = "closed"
-KILLED: Final = "killed"
 
 _chan_ids = itertools.count(1)
 
@@ -108,41 +108,47 @@ def alt_recv(chan: Channel[T] | None) -> Op[T]:
     return Op(chan, RECV, None)
 
 
-class _Waiter:
+class _Waiter(Blocker):
     """One case of a blocked alt, queued on its channel (plan9port: an ``Alt`` entry on
     the channel's ``asend``/``arecv`` array; Go: a ``sudog`` in ``sendq``/``recvq``).
 
     The waiters of one alt form a chain in case order through ``sib``.  The first one,
-    the alt's *head*, also carries the alt's state: the kind of operation and, once the
-    alt is completed, its outcome, the completed case index and the received value (or,
-    for CLOSED, the channel that was closed); the others point at it through ``head``.
-    So a blocked ``send``/``recv`` is one object, queued once.  An alt with no non-nil
-    case, and ``sleep``, are a head with ``chan = None``, queued nowhere.
+    the alt's *head*, is the task's wait record (the scheduler's ``Blocker``): the kind
+    of operation and, once the alt is completed, its outcome, the completed case index
+    and the received value (or, for CLOSED, the channel that was closed); the others
+    point at it through ``head``.  So a blocked ``send``/``recv`` is one object, queued
+    once.  An alt with no non-nil case is a head with ``chan = None``, queued nowhere.
 
     ``prev``/``next`` link the waiter into its channel's queue (``_WaitQ``; withdrawn by
-    ``_complete_locked``).  Everything
-    here is guarded by chanlock.
+    ``_complete_locked``).  Everything here is guarded by chanlock.
     """
 
-    __slots__ = ("chan", "dir", "head", "index", "kind", "next", "outcome", "prev",
-                 "result", "result_index", "sib", "task", "value")
+    __slots__ = ("chan", "dir", "head", "index", "next", "prev", "sib", "value")
 
     def __init__(self, task: Task, chan: Channel[Any] | None, dir: str, value: Any,
                  index: int, kind: str) -> None:
+        # (Blocker's fields set inline, not through super().__init__: one call less on
+        # every blocking operation.)
         self.task = task
+        self.kind = kind  # "send", "recv", "alt": for diagnostics
+        self.timer = None
         self.chan = chan
         self.dir = dir
         self.value = value  # the value offered by a send case
         self.index = index  # this case's index in its alt
-        self.kind = kind  # "send", "recv", "alt", "sleep": for diagnostics
         self.head: _Waiter | None = None  # None: this waiter is its alt's head
         self.sib: _Waiter | None = None  # the next case of the same alt
         self.prev: _Waiter | None = None
         self.next: _Waiter | None = None
         # The alt's state (head only), set exactly once, by the completer:
-        self.outcome: str | None = None
+        self.outcome = None
         self.result_index = -1
-        self.result: Any = None
+        self.result = None
+
+    def abort_locked(self) -> None:
+        """KillBlocked: withdraw every case of the alt (none has fired); nothing was
+        delivered, nothing is lost."""
+        _complete_locked(self, None, KILLED, -1, None)
 
     def cases(self) -> Iterator[_Waiter]:
         """The waiters of the alt headed by this waiter, in case order."""
@@ -241,7 +247,7 @@ class Channel(Generic[T]):
 
     # (__weakref__: timers hold their channel weakly, see _timer.py)
     __slots__ = ("__weakref__", "_buf", "_cap", "_closed", "_recvq", "_sendq", "_traced",
-                 "id", "name")
+                 "_world", "id", "name")
 
     def __init__(self, bufsize: int = 0, *, name: str | None = None,
                  _traced: bool = True) -> None:
@@ -257,12 +263,17 @@ class Channel(Generic[T]):
         self._sendq = _WaitQ()  # blocked send cases, FIFO
         self._recvq = _WaitQ()  # blocked recv cases, FIFO
         self._closed = False
-        tr = _trace.tracer
-        self._traced = _traced and tr is not None
-        if self._traced and tr is not None:
+        # The run that uses the channel (None: none yet; see _claim_locked).
+        try:
+            p: Proc | None = _tls.proc
+        except AttributeError:
+            p = None
+        w = None if p is None else p.world
+        self._world: World | None = w
+        self._traced = _traced and _trace.tracer is not None
+        if self._traced:
             with chanlock:
-                tr({"seq": _trace.next_seq(), "action": "ChanCreate", "task": None,
-                    "proc": None, "chan": self.id, "cap": bufsize})
+                _trace.chan_create(None if w is None else w.id, self.id, bufsize)
 
     @classmethod
     def _internal(cls, bufsize: int, name: str) -> Channel[Any]:
@@ -313,9 +324,10 @@ class Channel(Generic[T]):
     # send and recv perform the three commonest actions inline, in one critical section
     # (Go's chansend/chanrecv fast paths): AltRendezvous, AltBuffer and AltBlock, exactly
     # as _exec_locked and _block1_locked do them.  They are taken only when no kill is
-    # pending, the channel is open and nothing is to be traced (no tracer, or a channel
-    # created while none was installed: _op1 records no event for it either); everything
-    # else (kills, closed channels, handover, tracing) goes through _op1.
+    # pending, the channel belongs to the task's run, the channel is open and nothing is
+    # to be traced (no tracer, or a channel created while none was installed: _op1
+    # records no event for it either); everything else (kills, a channel of no run yet
+    # or of another run, closed channels, handover, tracing) goes through _op1.
 
     def send(self, value: T) -> None:
         """Send ``value``, blocking until a receiver or buffer space takes it."""
@@ -330,7 +342,8 @@ class Channel(Generic[T]):
             raise NotInTask("Channel.send()")
         chanlock.acquire()  # (not ``with``: a compiled core's __exit__ call allocates)
         try:
-            if t._kill_pending or (self._traced and _trace.tracer is not None) or self._closed:
+            if (t._kill_pending or self._world is not t.proc.world
+                    or (self._traced and _trace.tracer is not None) or self._closed):
                 a = None
             elif self._recvq.first is not None:  # AltRendezvous
                 w = self._recvq.pop()
@@ -359,7 +372,8 @@ class Channel(Generic[T]):
             raise NotInTask("Channel.recv()")
         chanlock.acquire()  # (as in send)
         try:
-            if t._kill_pending or (self._traced and _trace.tracer is not None):
+            if (t._kill_pending or self._world is not t.proc.world
+                    or (self._traced and _trace.tracer is not None)):
                 a = None
             elif self._buf:
                 if self._sendq.first is None:  # AltBuffer
@@ -381,35 +395,34 @@ class Channel(Generic[T]):
 
     def nbsend(self, value: T) -> bool:
         """Send without blocking: True if sent, False if it would have blocked."""
-        return _op1(_task_for("Channel.nbsend()"), self, SEND, value, False)[0] >= 0
+        return _op1(task_for("Channel.nbsend()"), self, SEND, value, False)[0] >= 0
 
     def nbrecv(self) -> tuple[bool, T | None]:
         """Receive without blocking: ``(True, value)``, or ``(False, None)`` if it would
         have blocked."""
-        idx, value = _op1(_task_for("Channel.nbrecv()"), self, RECV, None, False)
+        idx, value = _op1(task_for("Channel.nbrecv()"), self, RECV, None, False)
         return (idx >= 0, value)
 
     def close(self) -> None:
         """Close the channel (spec action ``Close``; closing twice is ``CloseClosed`` and
         raises :class:`ChannelClosed`)."""
-        t = _task_for("Channel.close()")
+        t = task_for("Channel.close()")
         with chanlock:
+            w = t.proc.world
             if t._kill_pending:
                 killed_locked(t)
                 outcome = KILLED
-            elif self._closed:
-                outcome = CLOSED
-                tr = _trace.tracer
-                if tr is not None and self._traced:
-                    tr({"seq": _trace.next_seq(), "action": "CloseClosed", "task": t.id,
-                        "proc": t.proc.id, "chan": self.id})
             else:
-                woken = _close_locked(self)
-                tr = _trace.tracer
-                if tr is not None and self._traced:
-                    tr({"seq": _trace.next_seq(), "action": "Close", "task": t.id,
-                        "proc": t.proc.id, "chan": self.id, "woken": woken})
-                return
+                _claim_locked(self, w)
+                if self._closed:
+                    outcome = CLOSED
+                    if _trace.tracer is not None and self._traced:
+                        _trace.close_closed(w.id, t.id, t.proc.id, self.id)
+                else:
+                    woken = _close_locked(self)
+                    if _trace.tracer is not None and self._traced:
+                        _trace.close(w.id, t.id, t.proc.id, self.id, woken)
+                    return
         if outcome is CLOSED:
             raise ChannelClosed(self, -1, f"close of closed channel {self!r}")
         raise killed_error(t)
@@ -429,11 +442,19 @@ class Channel(Generic[T]):
 # The core.  Every function named *_locked runs with chanlock held.
 
 
-def _task_for(what: str) -> Task:
-    t = current_task_or_none()
-    if t is None:
-        raise NotInTask(what)
-    return t
+def _claim_locked(ch: Channel[Any], w: World) -> None:
+    """A task of run ``w`` is about to use ``ch``: the channel belongs to the run that
+    uses it until that run ends (so each run's deadlock detector sees every waker of its
+    tasks); a task of another run gets WrongRun."""
+    cw = ch._world
+    if cw is not w:
+        if cw is not None and cw.phase is not ENDED:
+            raise WrongRun(
+                f"{ch!r} is in use by another run (run {cw.id}, still {cw.phase}); this "
+                f"task belongs to run {w.id}.  Each run detects its own deadlocks, so "
+                "tasks of concurrent runs cannot share channels: hand values between runs "
+                "with a queue.Queue served by an IOProc")
+        ch._world = w
 
 
 def _complete_locked(a: _Waiter, fired: _Waiter | None, outcome: str, index: int,
@@ -471,29 +492,27 @@ def _complete_locked(a: _Waiter, fired: _Waiter | None, outcome: str, index: int
     a.result_index = index
     a.result = value
     t = a.task
-    t._alt = None
+    t._blocker = None
     ready_locked(t)
 
 
 def _exec_locked(t: Task, ch: Channel[Any], d: str, value: Any, index: int,
-                 ev: dict[str, Any] | None) -> tuple[str, Any]:
+                 req: _trace.AltRequest | None) -> tuple[str, Any]:
     """Execute the ready case ``index`` of ``t``'s alt.  Returns ``(outcome, value)``.
 
     Spec actions AltBuffer, AltRendezvous, AltHandover, AltClosed (plan9port altexec +
-    altcopy).  ``ev`` is the partially built trace event, or None when not tracing.
+    altcopy).  ``req`` is what the alt asked for when tracing, else None.
     """
+    partner: _Waiter | None = None
     if d is SEND:
         if ch._closed:  # AltClosed
             action = "AltClosed"
             result: tuple[str, Any] = (CLOSED, None)
         elif ch._recvq.first is not None:  # AltRendezvous: straight to the first receiver
-            w = ch._recvq.pop()
+            partner = w = ch._recvq.pop()
             _complete_locked(w.head or w, w, OK, w.index, value)
             action = "AltRendezvous"
             result = (OK, None)
-            if ev is not None:
-                ev["partner"] = w.task.id
-                ev["pindex"] = w.index
         else:  # AltBuffer: room in the buffer (readiness guarantees it)
             ch._buf.append(value)
             action = "AltBuffer"
@@ -502,32 +521,26 @@ def _exec_locked(t: Task, ch: Channel[Any], d: str, value: Any, index: int,
         if ch._buf:
             got = ch._buf.popleft()
             if ch._sendq.first is not None:  # AltHandover: the buffer was full; the
-                w = ch._sendq.pop()          # first sender refills the tail
+                partner = w = ch._sendq.pop()  # first sender refills the tail
                 ch._buf.append(w.value)
                 _complete_locked(w.head or w, w, OK, w.index, None)
                 action = "AltHandover"
-                if ev is not None:
-                    ev["partner"] = w.task.id
-                    ev["pindex"] = w.index
             else:  # AltBuffer
                 action = "AltBuffer"
             result = (OK, got)
         elif ch._sendq.first is not None:  # AltRendezvous (the buffer is always empty)
-            w = ch._sendq.pop()
+            partner = w = ch._sendq.pop()
             _complete_locked(w.head or w, w, OK, w.index, None)
             action = "AltRendezvous"
             result = (OK, w.value)
-            if ev is not None:
-                ev["partner"] = w.task.id
-                ev["pindex"] = w.index
         else:  # AltClosed: closed and drained
             action = "AltClosed"
             result = (CLOSED, None)
-    if ev is not None:
-        ev["action"] = action
-        ev["index"] = index
-        ev["value"] = result[1]
-        _emit(ev)
+    if req is not None:
+        if partner is None:
+            _trace.alt_action(req, action, index, result[1])
+        else:
+            _trace.alt_action(req, action, index, result[1], partner.task.id, partner.index)
     return result
 
 
@@ -535,12 +548,13 @@ def _block1_locked(t: Task, ch: Channel[Any], d: str, value: Any) -> _Waiter:
     """Spec action AltBlock for a one-case alt (send, recv): one waiter, its own head."""
     a = _Waiter(t, ch, d, value, 0, d)
     (ch._sendq if d is SEND else ch._recvq).push(a)
-    t._alt = a
+    t._blocker = a
     t._state = BLOCKED
     return a
 
 
-def _block_locked(t: Task, ops: tuple[Op[Any], ...], ev: dict[str, Any] | None) -> _Waiter:
+def _block_locked(t: Task, ops: tuple[Op[Any], ...],
+                  req: _trace.AltRequest | None) -> _Waiter:
     """Spec action AltBlock: queue one waiter per non-nil case, in case order.  Returns the
     alt's head (a waiter queued nowhere if every case is nil: it waits to be killed)."""
     head: _Waiter | None = None
@@ -558,11 +572,10 @@ def _block_locked(t: Task, ops: tuple[Op[Any], ...], ev: dict[str, Any] | None) 
             (ch._sendq if op.dir is SEND else ch._recvq).push(w)
     if head is None:
         head = _Waiter(t, None, RECV, None, -1, "alt")
-    t._alt = head
+    t._blocker = head
     t._state = BLOCKED
-    if ev is not None:
-        ev["action"] = "AltBlock"
-        _emit(ev)
+    if req is not None:
+        _trace.alt_action(req, "AltBlock")
     return head
 
 
@@ -580,38 +593,17 @@ def _wait(t: Task, a: _Waiter) -> tuple[int, Any]:
     raise killed_error(t)
 
 
-def block_sleep_locked(t: Task) -> _Waiter:
-    """Park-to-be record of ``sleep``: a head queued on no channel, completed by its timer
-    (``wake_sleeper_locked``) or by a kill.  The caller then calls ``_wait``."""
-    a = _Waiter(t, None, RECV, None, 0, "sleep")
-    t._alt = a
-    t._state = BLOCKED
-    return a
-
-
-def wake_sleeper_locked(a: _Waiter, now: float) -> None:
-    """A sleep's timer fired: resume the task unless a kill got there first."""
-    if a.outcome is None:
-        _complete_locked(a, None, OK, 0, now)
-
-
-def _emit(ev: dict[str, Any]) -> None:
-    tr = _trace.tracer
-    if tr is not None:
-        ev["seq"] = _trace.next_seq()
-        tr(ev)
-
-
-def _event(t: Task, ops: list[list[Any]], vals: list[Any], block: bool) -> dict[str, Any]:
-    return {"seq": -1, "action": "", "task": t.id, "proc": t.proc.id, "ops": ops,
-            "vals": vals, "block": block, "index": -1, "value": None}
+def _request(t: Task, ops: list[list[Any]], vals: list[Any],
+             block: bool) -> _trace.AltRequest:
+    return _trace.AltRequest(t.proc.world.id, t.id, t.proc.id, ops, vals, block)
 
 
 def _op1(t: Task, ch: Channel[Any], d: str, value: Any, block: bool) -> tuple[int, Any]:
     """send/recv/nbsend/nbrecv: a one-case alt.  Returns ``(index, value)``; -1 = AltNone.
 
     The same actions as ``alt`` (``_exec_locked``/``_block1_locked``), with the readiness
-    test inlined.  This is the general path: traced, kill pending, closed channel.
+    test inlined.  This is the general path: traced, kill pending, closed channel, a
+    channel not yet used by the task's run.
 
     Readiness (plan9port altcanexec, plus Go's "a closed channel is always ready"): a
     send is ready iff the channel is closed, a receiver waits, or the buffer has room; a
@@ -620,23 +612,22 @@ def _op1(t: Task, ch: Channel[Any], d: str, value: Any, block: bool) -> tuple[in
     with chanlock:
         if t._kill_pending:
             raise killed_locked(t)
-        ev = (_event(t, [[d, ch.id]], [value if d is SEND else None], block)
-              if _trace.tracer is not None and ch._traced else None)
+        _claim_locked(ch, t.proc.world)
+        req = (_request(t, [[d, ch.id]], [value if d is SEND else None], block)
+               if _trace.tracer is not None and ch._traced else None)
         if (ch._closed or ch._recvq.first is not None or len(ch._buf) < ch._cap) \
                 if d is SEND else (ch._buf or ch._sendq.first is not None or ch._closed):
-            outcome, got = _exec_locked(t, ch, d, value, 0, ev)
+            outcome, got = _exec_locked(t, ch, d, value, 0, req)
             if outcome is OK:
                 return 0, got
             raise ChannelClosed(ch, 0)
         if not block:
-            if ev is not None:
-                ev["action"] = "AltNone"
-                _emit(ev)
+            if req is not None:
+                _trace.alt_action(req, "AltNone")
             return -1, None
         a = _block1_locked(t, ch, d, value)
-        if ev is not None:
-            ev["action"] = "AltBlock"
-            _emit(ev)
+        if req is not None:
+            _trace.alt_action(req, "AltBlock")
     return _wait(t, a)
 
 
@@ -655,27 +646,34 @@ def alt(*ops: Op[Any], canblock: bool = True) -> tuple[int, Any]:
     t = current_task_or_none()
     if t is None:
         raise NotInTask("alt()")
+    if canblock is not True and canblock is not False:
+        raise TypeError(f"alt(): canblock must be True or False, got {canblock!r}")
     cases: tuple[object, ...] = ops  # (checked here, not by a compiled core's cast)
+    w = t.proc.world
     with chanlock:
         ready: list[int] = []
         for i, op in enumerate(cases):  # readiness of every case, and type checks
             if not isinstance(op, Op):
                 raise TypeError(f"alt() takes alt_send()/alt_recv() cases, got {op!r}")
             c = op.chan
-            if c is not None and (
-                    (c._closed or c._recvq.first is not None or len(c._buf) < c._cap)
-                    if op.dir is SEND else (c._buf or c._sendq.first is not None or c._closed)):
-                ready.append(i)
+            if c is not None:
+                if c._world is not w:
+                    _claim_locked(c, w)
+                if ((c._closed or c._recvq.first is not None or len(c._buf) < c._cap)
+                        if op.dir is SEND else (c._buf or c._sendq.first is not None
+                                                or c._closed)):
+                    ready.append(i)
         if t._kill_pending:
             raise killed_locked(t)
-        ev = None
+        req = None
         # Traced if some case is on a traced channel, or if every case is nil (such an
         # alt blocks forever and may later be killed: the checker must see it block).
         if _trace.tracer is not None and (any(op.chan is not None and op.chan._traced
                                               for op in ops)
                                           or all(op.chan is None for op in ops)):
-            ev = _event(t, [[op.dir, None if op.chan is None else op.chan.id] for op in ops],
-                        [op.value if op.dir is SEND else None for op in ops], canblock)
+            req = _request(t, [[op.dir, None if op.chan is None else op.chan.id]
+                               for op in ops],
+                           [op.value if op.dir is SEND else None for op in ops], canblock)
         if ready:
             i = ready[0] if len(ready) == 1 else t.proc.choose_case(ready)
             if i not in ready:
@@ -683,16 +681,15 @@ def alt(*ops: Op[Any], canblock: bool = True) -> tuple[int, Any]:
             op = ops[i]
             c = op.chan
             assert c is not None
-            outcome, got = _exec_locked(t, c, op.dir, op.value, i, ev)
+            outcome, got = _exec_locked(t, c, op.dir, op.value, i, req)
             if outcome is OK:
                 return i, got
             raise ChannelClosed(c, i)
         if not canblock:
-            if ev is not None:
-                ev["action"] = "AltNone"
-                _emit(ev)
+            if req is not None:
+                _trace.alt_action(req, "AltNone")
             return -1, None
-        a = _block_locked(t, ops, ev)
+        a = _block_locked(t, ops, req)
     return _wait(t, a)
 
 
@@ -736,32 +733,6 @@ def deliver_locked(ch: Channel[Any], value: Any) -> bool:
     return False
 
 
-def kill_task(t: Task, traced: bool = True) -> bool:
-    """Task.kill(): spec actions KillBlocked and KillPending."""
-    with chanlock:
-        if t._state is DONE or t._killed or t._kill_pending:
-            return False
-        a = t._alt
-        tr = _trace.tracer if traced else None
-        me = current_task_or_none()
-        if a is not None and t._state is BLOCKED:
-            # KillBlocked: _complete_locked withdraws every waiter (none has fired);
-            # nothing was delivered, nothing is lost.
-            t._killed = True
-            if tr is not None:
-                tr({"seq": _trace.next_seq(), "action": "KillBlocked", "task": t.id,
-                    "proc": t.proc.id, "by": None if me is None else me.id})
-            _complete_locked(a, None, KILLED, -1, None)
-        else:
-            # KillPending: t is running, runnable (perhaps woken with a completed op,
-            # which stands) or not started; the kill lands at its next switch point.
-            t._kill_pending = True
-            if tr is not None:
-                tr({"seq": _trace.next_seq(), "action": "KillPending", "task": t.id,
-                    "proc": t.proc.id, "by": None if me is None else me.id})
-        return True
-
-
 def _check_locked(ch: Channel[Any]) -> None:
     def fail(name: str, why: str) -> None:
         raise InternalError(f"{name} violated on {ch!r}: {why}")
@@ -774,7 +745,7 @@ def _check_locked(ch: Channel[Any]) -> None:
             a = w.head or w
             if w.dir is not d or w.chan is not ch or w.prev is not prev:
                 fail("QueueExact", f"waiter {w.dir} on {w.chan!r} in the {d} queue")
-            if (a.outcome is not None or a.task._alt is not a
+            if (a.outcome is not None or a.task._blocker is not a
                     or not any(x is w for x in a.cases())):
                 fail("QueueExact", f"stale waiter of {a.task!r}")
             prev = w

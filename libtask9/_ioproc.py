@@ -6,10 +6,12 @@ The caller's task blocks on a private one-slot reply channel, so only that task 
 the other tasks of its proc keep running, a kill withdraws the waiting task at once (the
 call itself still runs to completion on the helper thread and its result is dropped, as
 in plan9port where "the call may outlive the caller's interest"), and ``Deadlock`` is
-never declared while a call is queued or running (``world.iocalls``).
+never declared while a call is queued or running (the run's ``iocalls``: IoStart and
+IoDone of spec/Procs.tla).
 
-The helper thread's request queue and state are guarded by ``chanlock``; the call itself
-runs without any lock held.
+An IOProc started inside a run belongs to that run: when the run ends it is stopped and
+its thread joined (``run()`` leaves no thread behind).  The helper thread's request queue
+and state are guarded by ``chanlock``; the call itself runs without any lock held.
 """
 
 from __future__ import annotations
@@ -17,21 +19,35 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TypeVar
 
-from ._chan import Channel, _task_for, deliver_locked
-from ._sched import chanlock, world
+from . import _trace
+from ._chan import Channel, deliver_locked
+from ._sched import check_deadlock_locked, current_proc_or_none, delay_seconds, task_for
+from ._world import Parker, World, chanlock
 from .errors import IOProcClosed
 
 __all__ = ["IOProc"]
 
 R = TypeVar("R")
 
-_Request = tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any], Channel[Any]]
+
+class _Request:
+    """One queued iocall: the call, where its reply goes, and whose it is."""
+
+    __slots__ = ("args", "fn", "kwargs", "reply", "task", "world")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+                 reply: Channel[Any], world: World, task: int) -> None:
+        self.fn = fn
+        self.args = args
+        self.kwargs = kwargs
+        self.reply = reply
+        self.world = world
+        self.task = task
 
 
 class IOProc:
@@ -41,15 +57,17 @@ class IOProc:
     >>> data = io.iocall(sock.recv, 4096)   # doctest: +SKIP
     >>> io.stop()                           # doctest: +SKIP
 
-    Also a context manager (``with IOProc("io") as io:`` starts and stops it).
+    Also a context manager (``with IOProc("io") as io:`` starts and stops it).  Started
+    inside a run, it is stopped when that run ends.
     """
 
     def __init__(self, name: str = "ioproc") -> None:
         self.name = name
         self._queue: deque[_Request] = deque()
-        self._cond = threading.Condition(chanlock)
+        self._parker = Parker()  # where the idle helper thread sleeps (chanlock)
         self._state = "new"  # new -> running -> stopping -> stopped
         self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()  # set by stop(): ends an IOProc.sleep early
 
     def __repr__(self) -> str:
         return f"<IOProc {self.name!r} {self._state}>"
@@ -63,22 +81,37 @@ class IOProc:
         self._thread = threading.Thread(target=self._serve, name=f"libtask9-io-{self.name}",
                                         daemon=True)
         self._thread.start()
+        p = current_proc_or_none()
+        if p is not None:  # the run stops it when it ends
+            with chanlock:
+                p.world.closers.append(self._close_at_run_end)
         return self
+
+    def _close_at_run_end(self, grace: float) -> str | None:
+        self.stop()
+        if self.join(grace):
+            return None
+        return f"{self!r} (a call still running)"
 
     def stop(self) -> None:
         """Stop accepting calls.  Calls queued but not started fail with IOProcClosed in
-        their callers; the call in progress (if any) completes and is delivered.  Does not
-        block; ``join()`` waits for the helper thread from a plain thread."""
+        their callers; the call in progress (if any) completes and is delivered (an
+        ``IOProc.sleep`` in progress ends at once).  Does not block; ``join()`` waits for
+        the helper thread from a plain thread."""
         with chanlock:
             if self._state in ("stopping", "stopped"):
                 return
             self._state = "stopping" if self._thread is not None else "stopped"
+            worlds = set()
             while self._queue:
-                _, _, _, reply = self._queue.popleft()
-                world.iocalls -= 1
-                deliver_locked(reply, (False, IOProcClosed(f"{self!r} was stopped")))
-            self._cond.notify()
-            world.check_deadlock_locked()
+                r = self._queue.popleft()
+                r.world.iocalls -= 1
+                worlds.add(r.world)
+                deliver_locked(r.reply, (False, IOProcClosed(f"{self!r} was stopped")))
+            self._stopped.set()
+            self._parker.wake_locked()
+            for w in worlds:  # a killed caller's call was the last waker
+                check_deadlock_locked(w)
 
     def join(self, timeout: float | None = None) -> bool:
         """Wait (blocking the OS thread) for the helper thread to end after ``stop()``."""
@@ -104,15 +137,18 @@ class IOProc:
         """
         if not callable(fn):
             raise TypeError(f"iocall() needs a callable, got {fn!r}")
-        _task_for("IOProc.iocall()")
+        t = task_for("IOProc.iocall()")
+        w = t.proc.world
         reply: Channel[tuple[bool, Any]] = Channel._internal(1, f"{self.name}.reply")
-        with chanlock:
+        with chanlock:  # IoStart
             if self._state != "running":
                 raise IOProcClosed(f"iocall on {self!r}: start() it first"
                                    if self._state == "new" else f"iocall on stopped {self!r}")
-            self._queue.append((fn, args, kwargs, reply))
-            world.iocalls += 1
-            self._cond.notify()
+            self._queue.append(_Request(fn, args, kwargs, reply, w, t.id))
+            w.iocalls += 1
+            if _trace.tracer is not None:
+                _trace.io_start(w.id, t.proc.id, t.id, self.name)
+            self._parker.wake_locked()
         ok, value = reply.recv()
         if ok:
             result: R = value
@@ -123,20 +159,23 @@ class IOProc:
         while True:
             with chanlock:
                 while not self._queue and self._state == "running":
-                    self._cond.wait()
+                    self._parker.wait_locked(None)
                 if not self._queue:
                     self._state = "stopped"
                     return
-                fn, args, kwargs, reply = self._queue.popleft()
+                r = self._queue.popleft()
             try:
-                outcome: tuple[bool, Any] = (True, fn(*args, **kwargs))
-            except BaseException as e:
+                outcome: tuple[bool, Any] = (True, r.fn(*r.args, **r.kwargs))
+            except BaseException as e:  # (SystemExit, KeyboardInterrupt too: the caller's)
                 outcome = (False, e)
-            with chanlock:
-                world.iocalls -= 1  # in the same critical section as the delivery (W1)
-                deliver_locked(reply, outcome)
-                world.check_deadlock_locked()  # its caller may have been killed meanwhile
-            del fn, args, kwargs, reply, outcome
+            with chanlock:  # IoDone: the count and the delivery in one critical section
+                w = r.world
+                w.iocalls -= 1
+                delivered = deliver_locked(r.reply, outcome)
+                declared = check_deadlock_locked(w)  # its caller may have been killed
+                if _trace.tracer is not None:
+                    _trace.io_done(w.id, r.task, self.name, delivered, declared)
+            del r, outcome
 
     # -- ioproc(3) helpers ---------------------------------------------------------------
 
@@ -186,8 +225,10 @@ class IOProc:
         return self.iocall(sock.accept)
 
     def sleep(self, ms: float) -> None:
-        """iosleep: sleep on the helper thread (the task waits, its proc runs on)."""
-        self.iocall(time.sleep, max(0.0, ms) / 1000.0)
+        """iosleep: sleep on the helper thread (the task waits, its proc runs on).  Ends
+        early when the IOProc is stopped; ``inf`` sleeps until then."""
+        secs = delay_seconds(ms, "IOProc.sleep()", 0.001)
+        self.iocall(self._stopped.wait, secs)
 
 
 def _fd(f: Any) -> int:

@@ -1,163 +1,290 @@
-"""Procs and their schedulers.
+"""Procs, their schedulers, and the deadlock decision of a run.
 
 A *proc* is one OS thread running a scheduler loop in its main greenlet; its *tasks* are
 child greenlets that run one at a time, in FIFO order of readiness, and give the
 processor back only at switch points (thread(3): "threads ... are cooperatively
-scheduled").  Procs preempt each other arbitrarily (the OS and the GIL decide).
+scheduled").  Procs preempt each other arbitrarily (the OS and the GIL decide).  Every
+proc belongs to one run (its :class:`~libtask9._world.World`); the lifecycle of procs
+and runs is specified in ``spec/Procs.tla``, whose action names the trace events below
+carry.
 
-Locking discipline (plan9port ``channel.c`` keeps one global ``chanlock`` for the same
-reason: per-channel locks would also need per-alt locks, "not worth the extra effort"):
+The scheduler knows nothing of channels (Go's ``proc.go`` below ``chan.go``; plan9port's
+``thread.c`` below ``channel.c``).  A blocked task waits in a :class:`Blocker`, the wait
+record of whatever it blocked in: a channel alt (``_chan._Waiter``), a sleep, a join.
+The scheduler parks and readies tasks, kills them through ``Blocker.abort_locked``
+(trio's ``abort_fn``) and wakes joiners through its own wait lists.
 
-* ``chanlock`` (one ``threading.Lock`` for the whole process) guards every channel, every
-  pending alt, ``Task._alt``/``_kill_pending``/``_killed``, every proc's ``_remote`` queue
-  and ``_idle`` flag, the timer heap, the IOProc request queues and the ``world``
-  counters below.  One critical section of ``chanlock`` = one action of
-  ``spec/Channels.tla``.
-* Nothing blocks or switches greenlets while holding ``chanlock``.  An idle proc decides
-  to sleep under ``chanlock`` and sleeps on its own parker (``Proc._parker``, a
-  semaphore whose state chanlock guards) after releasing it, so a wake-up can never be
-  lost between "queue empty" and "wait".
-* ``Proc.runq`` belongs to the proc's own thread and is touched without a lock.  Another
-  thread readies a task only by appending it to the owner's ``_remote`` list under
-  ``chanlock`` (``ready_locked``); the owner moves it to ``runq``.  So a greenlet is only
-  ever switched to from its own thread (greenlet raises "cannot switch to a different
-  thread" otherwise), and a task readied before it has finished parking is harmless: its
-  owner cannot pick it until the parking switch has happened.
+Locking discipline (see ``_world``): ``chanlock`` guards every field marked so below;
+``Proc.runq`` belongs to the proc's own thread and is touched without a lock.  Another
+thread readies a task only by appending it to the owner's ``_remote`` list under
+``chanlock`` (``ready_locked``); the owner moves it to ``runq``.  So a greenlet is only
+ever switched to from its own thread, and a task readied before it has finished parking
+is harmless: its owner cannot pick it until the parking switch has happened.
 
 Invariants (asserted where they are kept):
 
 * S1 a task is in at most one run queue, at most once: only ``ready_locked`` makes a
-  BLOCKED/HELD task RUNNABLE, and it refuses any other state ("resumed exactly once").
-* S2 only the scheduler greenlet switches into a task (``Proc._dispatch``); a task only
-  switches to its scheduler (``park``).
-* W1 ``world.nidle`` = number of registered procs waiting in ``_wait_for_work``.
-  ``Deadlock`` is declared iff every registered proc is idle, no timer is pending and no
-  iocall is in flight; all three are read under ``chanlock``.
+  BLOCKED task RUNNABLE, and it refuses any other state ("resumed exactly once").
+* S2 only the scheduler greenlet switches into a task (``Proc._dispatch``) or a parking
+  task hands the processor straight to the next runnable one (``park``).
+* W1-W4 of ``_world``: idle procs are counted exactly; a Deadlock is declared only by
+  :func:`check_deadlock_locked`, only while the run is running, and only when every
+  registered proc of the run is idle and no timer or iocall of the run is live.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import sys
 import threading
 import time
 import traceback
+import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import Any, Final
 
 import greenlet
 
 from . import _trace
-from ._task import BLOCKED, DONE, HELD, NEW, RUNNABLE, RUNNING, Task
-from .errors import ChannelClosed, Deadlock, InternalError, NotInTask, TaskKilled, WrongProc
-
-if TYPE_CHECKING:
-    from ._chan import Channel
+from ._task import BLOCKED, DONE, RUNNABLE, RUNNING, Task
+from ._timerheap import MAX_DELAY, TimerEntry, TimerHeap, disarm_collected_locked
+from ._world import ENDED, ENDING, Parker, World, chanlock, live_worlds_locked
+from ._world import RUNNING as RUN_RUNNING
+from .errors import Deadlock, InternalError, NotInTask, TaskKilled, WrongProc, WrongRun
 
 __all__ = [
+    "Blocker",
     "Proc",
-    "Runner",
-    "Stepper",
-    "chanlock",
+    "check_deadlock_locked",
     "curproc",
     "curtask",
+    "end_run_locked",
     "new_proc",
     "new_task",
-    "run",
     "set_excepthook",
     "yield_",
 ]
 
-R = TypeVar("R")
-
 # Final: a compiled core (make compiled) reads these as C statics, not dict lookups.
-chanlock: Final = threading.Lock()
 _get_ident: Final = threading.get_ident
 _getcurrent: Final = greenlet.getcurrent
-_monotonic: Final = time.monotonic
 _tls: Final = threading.local()
+_monotonic: Final = time.monotonic
 _proc_ids = itertools.count(1)
+
+#: Rounds of kills a proc makes to unwind its tasks before abandoning the ones that keep
+#: swallowing TaskKilled (with one RuntimeWarning naming them).
+UNWIND_ROUNDS: Final = 10
+
+# Blocker outcomes (set exactly once, by whoever completes the wait, under chanlock)
+OK: Final = "ok"
+CLOSED: Final = "closed"
+KILLED: Final = "killed"
+TIMEDOUT: Final = "timedout"
 
 CaseChooser = Callable[[Sequence[int]], int]
 
 
-class _Parker:
-    """Where an idle proc's thread sleeps: a binary semaphore whose state is guarded by
-    chanlock (Go's ``note``).  It replaces a ``threading.Condition`` on chanlock, whose
-    wait/notify run ~20 lines of interpreted Python and allocate a lock per wait: with
-    the compiled core this is ~2 µs less per cross-proc round trip (one CPU).
+# -- durations -------------------------------------------------------------------------
 
-    ``wait_locked`` is called with chanlock held, releases it while asleep and returns
-    with it held again; a ``wake_locked`` made after ``wait_locked`` released the lock is
-    never lost (the semaphore keeps it), and at most one is pending at a time.
+
+def delay_seconds(value: object, what: str, scale: float) -> float | None:
+    """Validate a duration (``value * scale`` seconds); None means never.
+
+    ``inf`` (and anything beyond ``MAX_DELAY`` seconds) is never, NaN is a ValueError,
+    a negative duration is zero, a non-number a TypeError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} takes a number, got {value!r}")
+    secs = float(value) * scale
+    if secs != secs:
+        raise ValueError(f"{what}: the duration is NaN")
+    if secs > MAX_DELAY:
+        return None
+    return secs if secs > 0.0 else 0.0
+
+
+def timeout_seconds(timeout: object, what: str) -> float | None:
+    """A ``timeout=`` argument in seconds (None or inf: wait for ever)."""
+    return None if timeout is None else delay_seconds(timeout, what, 1.0)
+
+
+# -- wait records ------------------------------------------------------------------------
+
+
+class Blocker:
+    """What a blocked task waits in (Go's ``sudog``; trio's ``abort_fn`` is
+    :meth:`abort_locked`).  Its ``outcome`` is set exactly once, by whoever completes the
+    wait, under chanlock (AtMostOneCommit); then the task is readied.  ``timer`` is the
+    timer entry that will complete it (sleep, a join's timeout), disarmed with it.
     """
 
-    def __init__(self) -> None:
-        self._sem = threading.Lock()
-        self._sem.acquire()  # held = no wake-up pending
-        self._sleeping = False
+    __slots__ = ("kind", "outcome", "result", "result_index", "task", "timer")
 
-    def wait_locked(self, timeout: float | None) -> None:
-        self._sleeping = True
-        chanlock.release()
+    def __init__(self, task: Task, kind: str) -> None:
+        self.task = task
+        self.kind = kind  # "send", "recv", "alt", "sleep", "join", "hold": diagnostics
+        self.outcome: str | None = None
+        self.result_index = -1
+        self.result: Any = None
+        self.timer: TimerEntry | None = None
+
+    def describe(self) -> str:
+        """What the task waits in, for Deadlock reports."""
+        return f"blocked in {self.kind}"
+
+    def finish_locked(self, outcome: str, index: int, value: Any) -> None:
+        """Complete the wait and ready the task (the one way a wait ends)."""
+        if self.outcome is not None:
+            raise InternalError(f"AtMostOneCommit violated: wait of {self.task!r} "
+                                "completed twice")
+        self.outcome = outcome
+        self.result_index = index
+        self.result = value
+        tm = self.timer
+        if tm is not None:
+            self.timer = None
+            tm.disarm_locked()
+        t = self.task
+        t._blocker = None
+        ready_locked(t)
+
+    def abort_locked(self) -> None:
+        """A kill: withdraw the wait from wherever it is registered and complete it with
+        KILLED.  Subclasses withdraw, then call this."""
+        self.finish_locked(KILLED, -1, None)
+
+    def expire_locked(self, now: float) -> None:
+        """Its timer fired: complete the wait (a sleep resumes with ``now``)."""
+        self.finish_locked(OK, 0, now)
+
+
+class JoinWait(Blocker):
+    """A task blocked in ``Proc.join``/``Task.join``: queued on the target's joiner list
+    until the target ends (``wake_joiners_locked``), its timeout fires or it is killed."""
+
+    __slots__ = ("target", "waitlist")
+
+    def __init__(self, task: Task, target: str, waitlist: list[Any]) -> None:
+        super().__init__(task, "join")
+        self.target = target
+        self.waitlist = waitlist
+
+    def describe(self) -> str:
+        return f"blocked in join({self.target})"
+
+    def _withdraw(self) -> None:
         try:
-            woken = self._sem.acquire(True, -1 if timeout is None else max(timeout, 0.0))
-        finally:
-            chanlock.acquire()
-        if self._sleeping:  # timed out and nobody woke us
-            self._sleeping = False
-        elif not woken:  # a waker came after the timeout: take its wake-up (no wait)
-            self._sem.acquire()
+            self.waitlist.remove(self)
+        except ValueError:
+            raise InternalError(f"{self.task!r} not on the joiner list of "
+                                f"{self.target}") from None
 
-    def wake_locked(self) -> None:
-        if self._sleeping:
-            self._sleeping = False
-            self._sem.release()
+    def abort_locked(self) -> None:
+        self._withdraw()
+        self.finish_locked(KILLED, -1, None)
+
+    def expire_locked(self, now: float) -> None:
+        self._withdraw()
+        self.finish_locked(TIMEDOUT, -1, None)
 
 
-class _World:
-    """Process-wide counters for deadlock detection.  Every field is guarded by chanlock."""
+def wake_joiners_locked(waitlist: list[Any] | None) -> list[int]:
+    """The target of ``waitlist`` ended: ready every task joined on it (a
+    :class:`JoinWait`) and wake every plain thread (a ``threading.Event``); the ids of
+    the tasks readied."""
+    if not waitlist:
+        return []
+    woken = []
+    for b in waitlist:
+        if isinstance(b, Blocker):
+            woken.append(b.task.id)
+            b.finish_locked(OK, 0, None)
+        else:
+            b.set()
+    waitlist.clear()
+    return woken
+
+
+class WakeEntry(TimerEntry):
+    """A timer that completes a wait when it fires: ``sleep``, a join's timeout."""
+
+    __slots__ = ("blocker",)
+
+    def __init__(self, deadline: float, blocker: Blocker, world: World) -> None:
+        super().__init__(deadline, 0.0, world)
+        self.blocker = blocker
+
+    def fire_locked(self, now: float) -> None:
+        b = self.blocker
+        b.timer = None
+        woken = None
+        if b.outcome is None:
+            woken = b.task.id
+            b.expire_locked(now)
+        if _trace.tracer is not None:
+            w = self.counter
+            _trace.timer_fire(w.id if isinstance(w, World) else None, None, self.id, woken)
+
+
+def arm_wait_timer_locked(t: Task, b: Blocker, secs: float, kind: str) -> None:
+    """Arm a timer that completes ``b`` (``t``'s wait) ``secs`` seconds from now."""
+    p = t.proc
+    w = p.world
+    e = WakeEntry(w.clock() + secs, b, w)
+    b.timer = e
+    arm_locked(p, e)
+    if _trace.tracer is not None:
+        _trace.timer_arm(w.id, p.id, e.id, t.id, kind, e.deadline)
+
+
+class FallbackTimers:
+    """The heap and thread that fire timers armed where no scheduler loop runs (a plain
+    thread, a test stepper).  The thread is started on first use and sleeps on a parker;
+    every field is guarded by chanlock."""
 
     def __init__(self) -> None:
-        self.procs: set[Proc] = set()  # registered procs (their loops run or will run)
-        self.nidle = 0  # W1
-        self.iocalls = 0  # iocalls queued or running in IOProcs
-        self.deadlock: Deadlock | None = None
-        # Set by _timer: True while a live timer may still fire; fire a heap's due timers;
-        # take over the live timers of an ending proc.
-        self.timers_pending: Callable[[], bool] = lambda: False
-        self.fire_timers_locked: Callable[[list[Any], float], None] = lambda heap, now: None
-        self.adopt_timers_locked: Callable[[list[Any]], None] = lambda entries: None
+        self.heap = TimerHeap()
+        self.parker = Parker()
+        self.thread: threading.Thread | None = None
 
-    def quiescent_locked(self) -> bool:
-        return self.iocalls == 0 and not self.timers_pending()
+    def push_locked(self, e: TimerEntry) -> None:
+        self.heap.push_locked(e)
+        if self.thread is None:
+            self.restart_locked()
+        elif self.heap.entries[0] is e:
+            self.parker.wake_locked()
 
-    def check_deadlock_locked(self) -> bool:
-        """Declare a deadlock if every registered proc is idle and nothing can wake them.
+    def restart_locked(self) -> None:
+        self.thread = threading.Thread(target=self._run, name="libtask9-timers", daemon=True)
+        self.thread.start()
 
-        Called whenever the last possible waker may have gone: a proc going idle or
-        exiting, a timer firing or being stopped, an iocall finishing, an IOProc stopping.
-        """
-        if (self.deadlock is None and self.procs and self.nidle == len(self.procs)
-                and self.quiescent_locked()):
-            self.declare_deadlock_locked()
-            return True
-        return False
-
-    def declare_deadlock_locked(self) -> None:
-        blocked: list[tuple[Any, str]] = []
-        for p in sorted(self.procs, key=lambda q: q.id):
-            for t in sorted(p._tasks, key=lambda u: u.id):
-                if t._alt is not None:
-                    blocked.append((t, t._alt.describe()))
-        self.deadlock = Deadlock(blocked)
-        for p in self.procs:
-            p._parker.wake_locked()
+    def _run(self) -> None:
+        heap = self.heap
+        clock = _monotonic
+        with chanlock:
+            while True:
+                heap.fire_due_locked(clock())
+                nd = heap.next_deadline()
+                self.parker.wait_locked(None if nd is None else nd - clock())
 
 
-world: Final = _World()
+fallback_timers: Final = FallbackTimers()
+
+
+def arm_locked(p: Proc | None, e: TimerEntry) -> None:
+    """Arm ``e`` on the heap of ``p``'s scheduler (it is running this code, so it is not
+    idle and sees the new deadline), or on the fallback heap outside a scheduler loop."""
+    disarm_collected_locked()  # (amortized: timers dropped since the last arm leave)
+    if p is not None and p._looping:
+        p.timers.push_locked(e)
+    else:
+        fallback_timers.push_locked(e)
+
+
+# -- excepthook ----------------------------------------------------------------------------
 
 
 def _default_excepthook(task: Task, exc: BaseException) -> None:
@@ -179,20 +306,37 @@ def set_excepthook(
     here: ``run()`` re-raises it, and ``Proc.exception`` holds it for ``new_proc``.
     """
     global _excepthook
+    if hook is not None and not callable(hook):
+        raise TypeError(f"set_excepthook() takes a callable(task, exc) or None, got {hook!r}")
     previous = _excepthook
     _excepthook = hook if hook is not None else _default_excepthook
     return previous
 
 
+def _report(t: Task, e: BaseException) -> BaseException | None:
+    """Hand ``e`` to the excepthook; a hook that raises a BaseException returns it."""
+    try:
+        _excepthook(t, e)
+    except Exception:  # a broken hook must not kill the scheduler
+        traceback.print_exc()
+    except BaseException as fatal:  # (KeyboardInterrupt inside the hook)
+        return fatal
+    return None
+
+
+# -- procs -----------------------------------------------------------------------------------
+
+
 class Proc:
-    """One OS thread with its own scheduler (libthread's *proc*).
+    """One OS thread with its own scheduler (libthread's *proc*), in one run.
 
     Create one with :func:`new_proc`, or make the calling thread a proc with :func:`run`.
     """
 
-    def __init__(self, name: str, seed: int | None = None) -> None:
+    def __init__(self, world: World, name: str, seed: int | None = None) -> None:
         self.id: int = next(_proc_ids)
         self.name = name
+        self.world: World = world
         self.thread: threading.Thread | None = None
         self.rng = random.Random(seed)
         self.seed = seed
@@ -204,22 +348,27 @@ class Proc:
         self.nswitch = 0
         self.exception: BaseException | None = None
         self.result: Any = None
-        self._tasks: set[Task] = set()  # live tasks (mutated by owner, read under chanlock)
+        self._tasks: set[Task] = set()  # live tasks (chanlock; the owner reads it freely)
         self._main_task: Task | None = None
         self._ident: int | None = None
         self._sched_glet: greenlet.greenlet | None = None
-        self._remote: list[Task] = []  # guarded by chanlock
-        self._idle = False  # guarded by chanlock
-        self._parker = _Parker()  # where the idle scheduler sleeps
-        self._finished = threading.Event()
-        self._fatal: BaseException | None = None
-        self._done_ch: Channel[None] | None = None
-        self._direct = True  # park() may switch straight to the next task (not in a Stepper)
-        #: Heap of the timers armed by this proc's tasks (``_timer._Entry``; chanlock).
-        self.timers: list[Any] = []
+        self._remote: list[Task] = []  # chanlock
+        self._idle = False  # chanlock; W1
+        self._parker = Parker()  # where the idle scheduler sleeps
+        self._finished = threading.Event()  # for joins from plain threads
+        self._exited = False  # chanlock: set in the ProcExit critical section
+        self._joiners: list[Any] | None = None  # chanlock: JoinWaits of tasks in join()
+        self._fatal: BaseException | None = None  # a BaseException raised by a task
+        self._looping = False  # the scheduler loop runs (it fires self.timers)
+        self._abandoned: list[Task] = []  # tasks that would not unwind (kept referenced)
+        #: park() may switch straight to the next runnable task; False sends every park
+        #: through the scheduler greenlet (a test stepper, or an interrupt to act on).
+        self.switch_direct = True
+        #: Heap of the timers armed by this proc's tasks (chanlock).
+        self.timers = TimerHeap()
 
     def __repr__(self) -> str:
-        return f"<Proc {self.id} {self.name!r} tasks={len(self._tasks)}>"
+        return f"<Proc {self.id} {self.name!r} run={self.world.id} tasks={len(self._tasks)}>"
 
     def _uniform_choice(self, ready: Sequence[int]) -> int:
         return ready[self.rng.randrange(len(ready))]
@@ -246,8 +395,14 @@ class Proc:
         if not callable(fn):
             raise TypeError(f"new_task() needs a callable, got {fn!r}")
         t = Task(self, fn, args, kwargs, name)
-        self._tasks.add(t)
-        t._state = NEW
+        chanlock.acquire()
+        try:
+            self._tasks.add(t)
+            if _trace.tracer is not None:
+                by = current_task_or_none()
+                _trace.task_create(self.world.id, self.id, t.id, None if by is None else by.id)
+        finally:
+            chanlock.release()
         self.runq.append(t)
         return t
 
@@ -269,6 +424,8 @@ class Proc:
         try:
             if t._kill_pending:
                 take_kill(t)
+            if self.world.phase is not RUN_RUNNING:  # the run is ending: start nothing
+                raise killed_error(t)
             fn, args, kwargs = t._fn, t._args, t._kwargs
             # A one-argument call is made without unpacking: CPython then runs fn in
             # this C frame instead of a nested one, so a parked task's saved C stack
@@ -279,190 +436,355 @@ class Proc:
                 t._result = fn(args[0])
             else:
                 t._result = fn(*args)
-        except TaskKilled:
-            pass
+        except TaskKilled as e:
+            t._exc = e
         except BaseException as e:
             self._task_failed(t, e)
         finally:
-            t._state = DONE
             t._args, t._kwargs = (), None  # let the arguments go while the Task lives on
-            self._tasks.discard(t)
+            self._task_exit(t)
 
     def _task_failed(self, t: Task, e: BaseException) -> None:
         # (Not inline in _task_main: every parked task's saved stack holds _task_main's
         # frame, so a compiled core keeps that frame small.)
         t._exc = e
-        if t is not self._main_task:
-            if isinstance(e, Exception):
-                try:
-                    _excepthook(t, e)
-                except Exception:  # a broken hook must not kill the scheduler
-                    traceback.print_exc()
-            else:  # SystemExit, KeyboardInterrupt, ...: end the proc
+        if not isinstance(e, Exception):  # SystemExit, KeyboardInterrupt: end the run
+            if self._fatal is None:
                 self._fatal = e
+        elif t is not self._main_task:
+            fatal = _report(t, e)
+            if fatal is not None and self._fatal is None:
+                self._fatal = fatal
+
+    def _task_exit(self, t: Task) -> None:
+        """TaskExit: the task is done; its joiners are readied in the same critical
+        section in which join() would see it done."""
+        chanlock.acquire()
+        try:
+            t._state = DONE
+            self._tasks.discard(t)
+            woken = wake_joiners_locked(t._joiners)
+            if _trace.tracer is not None:
+                _trace.task_exit(self.world.id, self.id, t.id, woken)
+        finally:
+            chanlock.release()
 
     # -- the scheduler loop --------------------------------------------------------------
 
-    def _run_here(self, fn: Callable[..., Any], args: tuple[Any, ...],
-                  kwargs: dict[str, Any], report: bool = False) -> Any:
-        """Make the calling thread this proc, run ``fn`` as the first task, schedule.
-
-        With ``report`` (procs made by new_proc, whose result nobody re-raises), an
-        exception of the first task goes to the excepthook before ``join()`` returns."""
+    def _start(self, fn: Callable[..., Any], args: tuple[Any, ...],
+               kwargs: dict[str, Any], name: str) -> None:
+        """ProcStart: bind the calling thread and create the first task."""
         self._bind()
-        try:
+        self._looping = True
+        self._main_task = self._spawn(fn, args, kwargs, name=name)
+        if _trace.tracer is not None:
             with chanlock:
-                world.procs.add(self)
-            self._main_task = self._spawn(fn, args, kwargs, name="main")
+                _trace.proc_start(self.world.id, self.id, self._main_task.id)
+
+    def _schedule(self) -> None:
+        """Run tasks until none is left: the loop, then the unwinding if the run or the
+        proc is ending.  A KeyboardInterrupt that escapes into the scheduler (the idle
+        wait) is recorded as the run's fatal exception, never lost."""
+        try:
             self._loop()
         finally:
-            self._unbind()
-            main = self._main_task
-            # What run() re-raises, in order of precedence; kept in Proc.exception.
-            main_exc = None if main is None else main._exc
-            self.exception = self._fatal or main_exc or self.exception
-            if report and isinstance(main_exc, Exception) and main is not None:
-                try:
-                    _excepthook(main, main_exc)
-                except Exception:
-                    traceback.print_exc()
-            with chanlock:
-                world.procs.discard(self)
-                if self.timers:  # still live: the fallback timer thread fires them now
-                    world.adopt_timers_locked(self.timers)
-                    self.timers = []
-                if not world.procs:
-                    world.deadlock = None
-                else:  # we may have been the last proc that could wake the others
-                    world.check_deadlock_locked()
-                if self._done_ch is not None:
-                    from ._chan import close_internal_locked
-
-                    close_internal_locked(self._done_ch)
-                # Set in the same critical section in which join() looks at it before
-                # creating _done_ch: a joiner either sees "finished" or gets the close.
-                self._finished.set()
-        if self.exception is not None:
-            raise self.exception
-        assert main is not None
-        return main._result
+            self._looping = False
 
     def _loop(self) -> None:
+        w = self.world
         runq = self.runq
         timers = self.timers
+        clock = w.clock
+        pk = self._parker
+        mt = self._main_task
         while self._tasks:
             if self._remote:  # unlocked peek; tasks readied by other threads join the queue
-                with chanlock:
-                    runq.extend(self._remote)
-                    self._remote.clear()
-            if timers and timers[0].deadline <= _monotonic():
-                with chanlock:
-                    world.fire_timers_locked(timers, _monotonic())
+                chanlock.acquire()
+                runq.extend(self._remote)
+                self._remote.clear()
+                chanlock.release()
+            if timers.entries and timers.due(clock()):
+                chanlock.acquire()
+                try:
+                    timers.fire_due_locked(clock())
+                finally:
+                    chanlock.release()
+            if pk.interrupt is not None:
+                self._take_interrupt("scheduler")
+            if w.phase is not RUN_RUNNING:
+                self._unwind()
+                return
             if runq:
-                t = runq.popleft()
-                self._dispatch(t)
-                if (self._fatal is not None or (self._main_task is not None
-                        and self._main_task._exc is not None)) and self._tasks:
-                    self._kill_all()
+                self._dispatch(runq.popleft())
+                if (self._fatal is not None or (mt is not None and mt._exc is not None
+                                                and self._tasks)) and self._failed():
+                    return
                 continue
             self._wait_for_work()
-            if not runq and world.deadlock is not None:
-                self.exception = world.deadlock
-                self._kill_all()
-                return
+
+    def _failed(self) -> bool:
+        """A task raised a BaseException (the run ends), or the first task raised: in
+        the run's main proc the run ends, in another proc (an Exception) the proc ends.
+        Returns True if the proc has been unwound."""
+        if self._fatal is not None:
+            with chanlock:
+                end_run_locked(self.world, "fatal", self._fatal)
+            return False
+        if self.world.main is self:
+            with chanlock:
+                end_run_locked(self.world, "main raised", None)
+            return False
+        mt = self._main_task
+        if mt is not None and isinstance(mt._exc, Exception):
+            self._unwind()
+            return True
+        return False  # (its first task was killed: the proc's other tasks go on)
+
+    def _take_interrupt(self, where: str) -> None:
+        """An interrupt (KeyboardInterrupt) reached this proc: it ends the run."""
+        pk = self._parker
+        with chanlock:
+            exc = pk.interrupt
+            pk.interrupt = None
+            self.switch_direct = True
+            if exc is not None:
+                if _trace.tracer is not None:
+                    _trace.interrupt(self.world.id, self.id, where, type(exc).__name__)
+                end_run_locked(self.world, "interrupt", exc)
 
     def _wait_for_work(self) -> None:
-        """Sleep until another thread readies one of our tasks (or a deadlock is declared).
+        """Sleep until another thread readies one of our tasks, a timer of ours is due, or
+        the run ends (ProcIdle, ProcWake).
 
         W1: ``_idle`` is set, and counted in ``world.nidle``, exactly while this proc has
         nothing to run; ``ready_locked`` clears it in the same critical section in which it
-        hands us a task, so the count never includes a proc that has work waiting.
+        hands us a task, so the count never includes a proc that has work waiting.  A
+        KeyboardInterrupt raised while asleep (the parker) restores the count and is
+        handed to the scheduler loop as an interrupt.
         """
+        w = self.world
         timers = self.timers
-        with chanlock:
+        clock = w.clock
+        pk = self._parker
+        chanlock.acquire()
+        try:
             while not self._remote:
-                if world.deadlock is not None:
+                if w.phase is not RUN_RUNNING or pk.interrupt is not None:
                     return
-                if timers and timers[0].deadline <= _monotonic():
-                    world.fire_timers_locked(timers, _monotonic())
+                now = clock()
+                if timers.due(now):
+                    timers.fire_due_locked(now)
                     if self.runq:  # a local task was woken
                         return
                     continue
                 self._idle = True
-                world.nidle += 1
-                if world.check_deadlock_locked():
+                w.nidle += 1
+                declared = check_deadlock_locked(w)
+                if _trace.tracer is not None:
+                    _trace.proc_idle(w.id, self.id, declared)
+                if not declared:
+                    nd = timers.next_deadline()
+                    try:
+                        pk.wait_locked(None if nd is None else nd - clock())
+                    except BaseException as e:  # (KeyboardInterrupt; chanlock is held)
+                        if pk.interrupt is None:
+                            pk.interrupt = e
+                if self._idle:  # nobody handed us work: our timer, the run ending, ...
                     self._idle = False
-                    world.nidle -= 1
-                    return
-                # Sleep until another thread hands us a task, or our next timer is due.
-                self._parker.wait_locked(timers[0].deadline - _monotonic() if timers else None)
-                if self._idle:  # woken without work: deadlock declared elsewhere
-                    self._idle = False
-                    world.nidle -= 1
+                    w.nidle -= 1
+                    if _trace.tracer is not None:
+                        _trace.proc_wake(w.id, self.id)
             self.runq.extend(self._remote)
             self._remote.clear()
+        finally:
+            chanlock.release()
 
-    def _kill_all(self) -> None:
-        """Unwind every remaining task of this proc with TaskKilled (bounded rounds)."""
-        from ._chan import kill_task
-
-        for _ in range(100):
+    def _unwind(self) -> None:
+        """Unwind every remaining task with TaskKilled, in bounded rounds; tasks that keep
+        swallowing it are abandoned with one RuntimeWarning naming them."""
+        for _ in range(UNWIND_ROUNDS):
             if not self._tasks:
                 return
-            for t in sorted(self._tasks, key=lambda u: u.id):
-                kill_task(t, traced=False)
             with chanlock:
+                for t in sorted(self._tasks, key=lambda u: u.id):
+                    kill_task_locked(t, traced=False, force=True)
                 self.runq.extend(self._remote)
                 self._remote.clear()
             while self.runq:
                 self._dispatch(self.runq.popleft())
-        if self._tasks:  # tasks that keep blocking after 100 kills are abandoned
-            print(f"libtask9: {self!r} abandoned tasks that ignore TaskKilled: "
-                  f"{sorted(self._tasks, key=lambda u: u.id)}", file=sys.stderr)
+        if self._tasks:
+            with chanlock:
+                left = sorted(self._tasks, key=lambda u: u.id)
+                self._abandoned.extend(left)
+                self._tasks.clear()
+            warnings.warn(
+                f"libtask9: {self!r} abandoned {len(left)} task(s) that ignored "
+                f"{UNWIND_ROUNDS} kills (a task must let TaskKilled propagate): "
+                + ", ".join(f"{t!r}" for t in left), RuntimeWarning, stacklevel=1)
+
+    def _exit_locked(self) -> bool:
+        """ProcExit: deregister, wake the joiners, hand live timers to the run's main proc,
+        then re-check for deadlock (after the joiners are readied: they are not idle).
+        Returns whether a deadlock was declared."""
+        w = self.world
+        if self._idle:
+            raise InternalError(f"W1 violated: {self!r} exits while idle")
+        w.procs.discard(self)
+        self._exited = True
+        woken = wake_joiners_locked(self._joiners)
+        main = w.main
+        if self.timers.entries:
+            if w.phase is RUN_RUNNING and main is not None and main is not self \
+                    and main._looping:
+                main.timers.adopt_locked(self.timers.take_all_locked())
+                main._parker.wake_locked()  # it may sleep until a later deadline
+            else:
+                self.timers.disarm_all_locked()
+        declared = check_deadlock_locked(w)
+        if _trace.tracer is not None:
+            _trace.proc_exit(w.id, self.id, woken, declared)
+        self._finished.set()
+        return declared
 
     # -- public --------------------------------------------------------------------------
 
     def join(self, timeout: float | None = None) -> bool:
-        """Wait until the proc's tasks have all finished; True if it has.
+        """Wait until the proc has exited; True if it has (False: ``timeout`` seconds
+        passed first).
 
         From a plain thread this blocks the thread.  From a task it blocks only the task
-        (other tasks of its proc keep running).
+        (other tasks of its proc keep running); a task cannot join its own proc
+        (``WrongProc``).  ``None`` or ``inf`` waits for ever; NaN is a ValueError.
         """
-        me = getattr(_tls, "proc", None)
+        secs = timeout_seconds(timeout, "Proc.join()")
+        me = current_proc_or_none()
         if me is self:
             raise WrongProc(f"{self!r}.join() called from one of its own tasks")
-        if me is None or me.current is None:
-            return self._finished.wait(timeout)
-        from ._chan import Channel, alt, alt_recv  # (import cycle: _chan uses this module)
-        from ._timer import after
+        t = None if me is None else me.current
+        if t is None:
+            return self._finished.wait(secs)
+        return join_wait(t, self.world, f"proc {self.id}", self, secs)
 
-        with chanlock:  # closed by the proc's thread when it finishes (_run_here)
-            if self._finished.is_set():
+    def join_task(self, task: Task, timeout: float | None) -> bool:
+        """``Task.join``: wait for ``task`` (one of this proc's tasks) to finish."""
+        secs = timeout_seconds(timeout, "Task.join()")
+        t = current_task_or_none()
+        if t is task:
+            raise WrongProc(f"{task!r}.join() called from the task itself")
+        if t is None:  # a plain thread (or a scheduler) waits on an Event
+            with chanlock:
+                if task._state is DONE:
+                    return True
+                ev = threading.Event()
+                lst = task._joiners
+                if lst is None:
+                    lst = task._joiners = []
+                lst.append(ev)
+            if ev.wait(secs):
                 return True
-            if self._done_ch is None:
-                self._done_ch = Channel._internal(0, f"proc{self.id}.done")
-            done = self._done_ch
-        try:
-            if timeout is None:
-                done.recv()
-            else:
-                idx, _ = alt(alt_recv(done), alt_recv(after(timeout * 1000.0)))
-                return idx == 0 or self._finished.is_set()
-        except ChannelClosed:
-            return True
-        return True
+            with chanlock:
+                if ev in lst:
+                    lst.remove(ev)
+                return task._state is DONE
+        return join_wait(t, self.world, f"task {task.id}", task, secs)
+
+    def kill_task(self, task: Task) -> bool:
+        """``Task.kill``: spec actions KillBlocked / KillPending."""
+        with chanlock:
+            return kill_task_locked(task, traced=True, force=False)
+
+    def pending_timers(self) -> int:
+        """How many armed timers this proc's heap holds (diagnostics)."""
+        with chanlock:
+            return len(self.timers)
 
     @property
     def finished(self) -> bool:
+        """True once the proc has exited."""
         return self._finished.is_set()
 
 
-def _thread_main(p: Proc, fn: Callable[..., Any], args: tuple[Any, ...],
-                 kwargs: dict[str, Any]) -> None:
-    try:
-        p.result = p._run_here(fn, args, kwargs, report=True)
-    except BaseException as e:
-        p.exception = e
+def join_wait(t: Task, world: World, what: str, target: Proc | Task,
+              secs: float | None) -> bool:
+    """Block task ``t`` until ``target`` ends (JoinBlock), ``secs`` pass, or a kill."""
+    if world is not t.proc.world and world.phase is not ENDED:
+        raise WrongRun(f"{what} belongs to another run; a task can only join procs and "
+                       "tasks of its own run")
+    with chanlock:
+        if t._kill_pending:
+            raise killed_locked(t)
+        if target._exited if isinstance(target, Proc) else target._state is DONE:
+            return True
+        if secs == 0.0:
+            return False
+        lst = target._joiners
+        if lst is None:
+            lst = target._joiners = []
+        b = JoinWait(t, what, lst)
+        lst.append(b)
+        t._blocker = b
+        t._state = BLOCKED
+        if secs is not None:
+            arm_wait_timer_locked(t, b, secs, "join")
+        if _trace.tracer is not None:
+            _trace.join_block(t.proc.world.id, t.proc.id, t.id, what)
+    park(t)
+    outcome = b.outcome
+    if outcome is OK:
+        return True
+    if outcome is TIMEDOUT:
+        return False
+    if outcome is None:
+        raise InternalError(f"spurious wakeup of {t!r}: its join has no outcome")
+    raise killed_error(t)
+
+
+# -- the deadlock decision and the end of a run -----------------------------------------
+
+
+def check_deadlock_locked(w: World) -> bool:
+    """Declare a deadlock if every registered proc of run ``w`` is idle and nothing can
+    wake them (no live timer, no iocall in flight); True if declared.
+
+    Called in every critical section after which the last possible waker may be gone: a
+    proc going idle, a proc exiting (after waking its joiners), an iocall finishing, an
+    IOProc stopping, a timer stopped from outside the run.  (spec/Procs.tla:
+    NoFalseDeadlock, DeadlockDeclared.)
+    """
+    if (w.phase is not RUN_RUNNING or w.deadlock is not None or w.iocalls
+            or w.nidle != len(w.procs) or not w.procs):
+        return False
+    if w.ntimers:
+        disarm_collected_locked()  # timers whose channel was garbage collected
+        if w.ntimers:
+            return False
+    blocked: list[tuple[Any, str]] = []
+    for p in sorted(w.procs, key=lambda q: q.id):
+        for t in sorted(p._tasks, key=lambda u: u.id):
+            b = t._blocker
+            if b is not None:
+                blocked.append((t, b.describe()))
+    w.deadlock = Deadlock(blocked)
+    end_run_locked(w, "deadlock", None)
+    return True
+
+
+def end_run_locked(w: World, reason: str, fatal: BaseException | None) -> None:
+    """RunEnding: the run stops (main's proc is done, main raised, a fatal exception, an
+    interrupt, or a deadlock).  Every task of every proc is killed (untraced: these kills
+    are the scheduler's, not the program's), and every idle proc woken to unwind."""
+    if fatal is not None and w.fatal is None:
+        w.fatal = fatal
+    if w.phase is not RUN_RUNNING:
+        return
+    w.phase = ENDING
+    w.reason = reason
+    if _trace.tracer is not None:
+        _trace.run_ending(w.id, reason)
+    for p in w.procs:
+        for t in list(p._tasks):
+            kill_task_locked(t, traced=False, force=False)
+        p._parker.wake_locked()
 
 
 # -- public functions ----------------------------------------------------------------------
@@ -499,6 +821,14 @@ def current_task_or_none() -> Task | None:
     return None if p is None else p.current  # (None: unbound after its run)
 
 
+def task_for(what: str) -> Task:
+    """The running task, or NotInTask naming ``what``."""
+    t = current_task_or_none()
+    if t is None:
+        raise NotInTask(what)
+    return t
+
+
 def new_task(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
     """Create a task in the current proc running ``fn(*args, **kwargs)``.
 
@@ -512,29 +842,67 @@ def new_task(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
     return p._spawn(fn, args, kwargs)
 
 
+def _thread_main(p: Proc, fn: Callable[..., Any], args: tuple[Any, ...],
+                 kwargs: dict[str, Any], name: str) -> None:
+    """The body of a proc made by new_proc: ProcStart, schedule, ProcExit."""
+    try:
+        p._start(fn, args, kwargs, name)
+        p._schedule()
+    except BaseException as e:  # (a failure of the scheduler itself: keep it)
+        p._fatal = p._fatal or e
+    finally:
+        p._unbind()
+        main = p._main_task
+        main_exc = None if main is None else main._exc
+        if isinstance(main_exc, TaskKilled):  # unwound with its run: not a failure
+            main_exc = None
+        p.exception = p._fatal or main_exc
+        p.result = None if main is None or main._exc is not None else main._result
+        if isinstance(main_exc, Exception) and main is not None:
+            fatal = _report(main, main_exc)
+            if fatal is not None and p._fatal is None:
+                p._fatal = fatal
+        with chanlock:
+            if p._fatal is not None:
+                end_run_locked(p.world, "fatal", p._fatal)
+            p._exit_locked()
+
+
 def new_proc(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Proc:
     """Start a new OS thread with its own scheduler, running ``fn`` as its first task.
 
-    Procs are daemon threads (as in Go, the program does not wait for them): use
-    ``Proc.join()`` to wait.  An exception escaping ``fn`` is reported through the task
-    excepthook and kept in ``Proc.exception``.  In a seeded run, the new proc's random
-    choices are seeded from its creator's generator.
+    The proc belongs to the caller's run: ``run()`` returns only after it has exited,
+    and if it is still running when the run ends (main's proc has finished, main raised,
+    a Deadlock), its tasks are killed first.  Use ``Proc.join()`` to wait for it.  An
+    exception escaping ``fn`` is reported through the task excepthook and kept in
+    ``Proc.exception``.  In a seeded run, the new proc's random choices are seeded from
+    its creator's generator.
     """
     if not callable(fn):
         raise TypeError(f"new_proc() needs a callable, got {fn!r}")
-    parent: Proc | None = getattr(_tls, "proc", None)
-    seed = parent.rng.getrandbits(64) if parent is not None and parent.seed is not None else None
-    p = Proc(getattr(fn, "__name__", "proc"), seed=seed)
-    with chanlock:
-        world.procs.add(p)  # registered (and active) before the thread starts: W1
-    th = threading.Thread(target=_thread_main, args=(p, fn, args, kwargs),
+    parent = current_proc_or_none()
+    if parent is None:
+        raise NotInTask("new_proc()")
+    w = parent.world
+    seed = parent.rng.getrandbits(64) if parent.seed is not None else None
+    name = getattr(fn, "__name__", "proc")
+    p = Proc(w, name, seed=seed)
+    th = threading.Thread(target=_thread_main, args=(p, fn, args, kwargs, name),
                           name=f"libtask9-proc-{p.id}", daemon=True)
     p.thread = th
+    with chanlock:  # ProcCreate: registered (and active) before the thread starts: W1
+        w.procs.add(p)
+        if _trace.tracer is not None:
+            by = current_task_or_none()
+            _trace.proc_create(w.id, p.id, None if by is None else by.id)
     try:
         th.start()
     except BaseException:
         with chanlock:
-            world.procs.discard(p)
+            w.procs.discard(p)
+            p._exited = True
+            p._finished.set()
+            check_deadlock_locked(w)
         raise
     return p
 
@@ -565,9 +933,9 @@ def park(t: Task) -> None:
 
     The next runnable task of the proc gets the processor directly (one greenlet switch
     instead of two through the scheduler), unless tasks readied by other threads are
-    waiting to be moved into the run queue or a Stepper drives the proc; then control
-    goes back to the scheduler greenlet.  Whoever switches to ``t`` later has already
-    set ``proc.current = t``.
+    waiting to be moved into the run queue, a timer is due, or ``switch_direct`` is off
+    (a test stepper, an interrupt to act on); then control goes back to the scheduler
+    greenlet.  Whoever switches to ``t`` later has already set ``proc.current = t``.
     """
     p = t.proc
     if _getcurrent() is not t._glet:
@@ -579,8 +947,8 @@ def park(t: Task) -> None:
     # A task that never ran is started by the scheduler greenlet, not from here: a new
     # greenlet inherits the recursion depth of the one that starts it.
     # Due timers are fired by the scheduler loop, so they also stop the direct switch.
-    timers = p.timers
-    if (runq and p._direct and not p._remote and runq[0]._glet is not None
+    timers = p.timers.entries
+    if (runq and p.switch_direct and not p._remote and runq[0]._glet is not None
             and not (timers and timers[0].deadline <= _monotonic())):
         nxt = runq.popleft()
         p.nswitch += 1
@@ -596,7 +964,7 @@ def park(t: Task) -> None:
 
 def ready_locked(t: Task) -> None:
     """Make a parked task runnable again.  Caller holds chanlock; any thread (S1)."""
-    if t._state is not BLOCKED and t._state is not HELD:
+    if t._state is not BLOCKED:
         raise InternalError(f"S1 violated: {t!r} readied while {t._state} (resumed twice?)")
     t._state = RUNNABLE
     p = t.proc
@@ -606,13 +974,15 @@ def ready_locked(t: Task) -> None:
         p._remote.append(t)
         if p._idle:  # W1: it has work now
             p._idle = False
-            world.nidle -= 1
+            p.world.nidle -= 1
             p._parker.wake_locked()
 
 
 def killed_error(t: Task) -> TaskKilled:
-    """The exception a killed task receives."""
-    return TaskKilled(f"task {t.id} ({t.name}) was killed")
+    """The exception a killed task receives (naming why, if its run is ending)."""
+    w = t.proc.world
+    why = "" if w.phase is RUN_RUNNING else f": its run is ending ({w.reason})"
+    return TaskKilled(f"task {t.id} ({t.name}) was killed{why}")
 
 
 def killed_locked(t: Task) -> TaskKilled:
@@ -620,14 +990,13 @@ def killed_locked(t: Task) -> TaskKilled:
     operation.  Caller holds chanlock and raises the returned exception."""
     t._kill_pending = False
     t._killed = True
-    tr = _trace.tracer
-    if tr is not None:
-        tr({"seq": _trace.next_seq(), "action": "Killed", "task": t.id, "proc": t.proc.id})
+    if _trace.tracer is not None:
+        _trace.killed(t.proc.world.id, t.id, t.proc.id)
     return killed_error(t)
 
 
 def take_kill(t: Task) -> None:
-    """Deliver a pending kill to the running task ``t`` (at yield_, hold, task start)."""
+    """Deliver a pending kill to the running task ``t`` (at yield_, task start, ...)."""
     with chanlock:
         if not t._kill_pending:
             return
@@ -635,102 +1004,71 @@ def take_kill(t: Task) -> None:
     raise exc
 
 
-class Runner:
-    """Run options.  ``Runner(seed=42).run(main)`` makes one proc's alt choices and
-    scheduling reproducible (procs it creates are seeded from it in turn)."""
-
-    def __init__(self, seed: int | None = None, choose_case: CaseChooser | None = None,
-                 name: str = "main") -> None:
-        self.seed = seed
-        self.choose_case = choose_case
-        self.name = name
-
-    def run(self, main: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-        p = Proc(self.name, seed=self.seed)
-        if self.choose_case is not None:
-            p.choose_case = self.choose_case
-        result: R = p._run_here(main, args, kwargs)
-        return result
-
-
-def run(main: Callable[..., R], *args: Any, **kwargs: Any) -> R:
-    """Make the calling thread a proc and run ``main(*args, **kwargs)`` as its first task.
-
-    Schedules until ``main`` and every other task of this proc have finished, then
-    returns ``main``'s result or re-raises its exception (if ``main`` raises, the proc's
-    other tasks are killed first).  Raises :class:`Deadlock` if every task of every proc
-    gets blocked with nothing left to wake them.  Several plain threads may each call
-    ``run`` and become independent procs.
-    """
-    return Runner().run(main, *args, **kwargs)
+def kill_task_locked(t: Task, traced: bool, force: bool) -> bool:
+    """Spec actions KillBlocked and KillPending.  ``force`` (the scheduler unwinding a
+    proc) kills again a task that swallowed an earlier kill and blocked again (a task
+    still unwinding from its kill, e.g. in a ``finally``, is left to finish)."""
+    if t._state is DONE or t._kill_pending or (t._killed and not (force and
+                                                                     t._state is BLOCKED)):
+        return False
+    tr = _trace.tracer if traced else None
+    b = t._blocker
+    if b is not None and t._state is BLOCKED:
+        # KillBlocked: the wait is withdrawn from everything it is registered in
+        # (nothing it offered is delivered, nothing is lost) and completed KILLED.
+        t._killed = True
+        if tr is not None:
+            me = current_task_or_none()
+            _trace.kill_blocked(t.proc.world.id, t.id, t.proc.id, None if me is None else me.id)
+        b.abort_locked()
+    else:
+        # KillPending: t is running, runnable (perhaps woken with a completed op, which
+        # stands) or not started; the kill lands at its next switch point.
+        t._kill_pending = True
+        if tr is not None:
+            me = current_task_or_none()
+            _trace.kill_pending(t.proc.world.id, t.id, t.proc.id, None if me is None else me.id)
+    return True
 
 
-class Stepper:
-    """A proc driven by hand, for deterministic tests (``libtask9.testing``).
+# -- fork ------------------------------------------------------------------------------
 
-    The calling thread becomes a proc whose scheduler is the test itself: ``spawn``
-    creates tasks, ``step(task)`` runs one runnable task until it parks or yields,
-    ``hold()`` (called by a task) parks it outside any channel operation until
-    ``release(task)``.  The proc is not registered for deadlock detection.
-    """
+FORK_MESSAGE: Final = (
+    "os.fork() was called inside a libtask9 run: the child process has only the forking "
+    "thread, so it cannot continue the run (its other procs, timers and IOProcs are not "
+    "there); in the child, exec a program or call os._exit(), or start processes with "
+    "subprocess or multiprocessing's 'spawn' method")
 
-    def __init__(self, seed: int = 0, choose_case: CaseChooser | None = None) -> None:
-        self.proc = Proc("stepper", seed=seed)
-        self.proc._direct = False  # every park returns to the test
-        if choose_case is not None:
-            self.proc.choose_case = choose_case
-        self.proc._bind()
 
-    def spawn(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
-        return self.proc._spawn(fn, args, kwargs)
+def _before_fork() -> None:
+    chanlock.acquire()  # no thread is inside a critical section at the fork
 
-    def runnable(self) -> list[Task]:
-        p = self.proc
-        with chanlock:
-            p.runq.extend(p._remote)
-            p._remote.clear()
-        return list(p.runq)
 
-    def step(self, t: Task) -> None:
-        p = self.proc
-        self.runnable()
-        try:
-            p.runq.remove(t)
-        except ValueError:
-            raise InternalError(f"{t!r} is not runnable") from None
-        p._dispatch(t)
-        if p._fatal is not None:
-            raise p._fatal
+def _after_fork_in_parent() -> None:
+    chanlock.release()
 
-    def run_until_idle(self, limit: int = 100000) -> int:
-        n = 0
-        while self.runnable() and n < limit:
-            self.step(self.proc.runq[0])
-            n += 1
-        return n
 
-    @staticmethod
-    def hold() -> None:
-        """Park the calling task until ``release`` (no channel involved)."""
-        t = curtask()
-        t._state = HELD
-        park(t)
-        if t._kill_pending:
-            take_kill(t)
+def _after_fork_in_child() -> None:
+    """In the child, every run alive at the fork ends: the forking proc's tasks are
+    killed (``TaskKilled`` names the fork), its ``run()`` raises RuntimeError, and the
+    procs that stayed behind in the parent are forgotten."""
+    chanlock.release()
+    me = current_proc_or_none()
+    with chanlock:
+        for w in live_worlds_locked():
+            w.procs = {p for p in w.procs if p is me}
+            for p in w.procs:
+                p._idle = False
+            w.nidle = 0
+            w.iocalls = 0
+            end_run_locked(w, "os.fork() in the run", RuntimeError(FORK_MESSAGE))
+            if not w.procs:
+                w.ended_locked()
+        fallback_timers.thread = None  # (it stayed in the parent)
+        if fallback_timers.heap.entries:
+            fallback_timers.restart_locked()
 
-    def release(self, t: Task) -> None:
-        with chanlock:
-            ready_locked(t)
 
-    def close(self) -> None:
-        try:
-            self.proc._kill_all()
-        finally:
-            self.proc._unbind()
-
-    def __enter__(self) -> Stepper:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)

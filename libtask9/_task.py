@@ -2,7 +2,9 @@
 
 A task holds no scheduling logic of its own (that is ``_sched``); it is the record the
 scheduler and the channel core share.  Fields written by other OS threads are only
-written under the global channel lock (``_sched.chanlock``); they are marked below.
+written under the global channel lock (``_world.chanlock``); they are marked below.
+The methods that act on a task (``kill``, ``join``) ask its proc, which knows the
+scheduler: this module imports nothing of the layers above it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import greenlet
 
-if TYPE_CHECKING:
-    from ._chan import _Waiter
-    from ._sched import Proc
+if TYPE_CHECKING:  # annotations only: the scheduler layer sits above this one
+    from ._sched import Blocker, Proc
 
 __all__ = ["Task"]
 
@@ -25,9 +26,8 @@ __all__ = ["Task"]
 NEW: Final = "new"  # created, never run (it is in its proc's run queue)
 RUNNABLE: Final = "runnable"  # in its proc's run queue (or remote queue)
 RUNNING: Final = "running"  # the current task of its proc
-BLOCKED: Final = "blocked"  # parked in an alt (``_alt`` is set)
-HELD: Final = "held"  # parked by a test Stepper outside any channel operation
-DONE: Final = "done"  # its function returned or raised
+BLOCKED: Final = "blocked"  # parked in a wait record (``_blocker`` is set)
+DONE: Final = "done"  # its function returned or raised, or it was killed
 
 _task_ids = itertools.count(1)  # task ids are never reused (thread(3))
 
@@ -38,15 +38,17 @@ class Task:
     Create tasks with :func:`libtask9.new_task`.  ``id`` is unique for the life of the
     process and never reused; ``name`` is free-form.  A task runs only in the OS thread of
     the proc that created it and loses the processor only at a switch point: ``send``,
-    ``recv``, blocking ``alt``, ``yield_``, ``sleep``, ``iocall``, and its own exit.
+    ``recv``, blocking ``alt``, ``yield_``, ``sleep``, ``iocall``, ``join``, and its own
+    exit.
     """
 
     __slots__ = (
-        "_alt",
         "_args",
+        "_blocker",
         "_exc",
         "_fn",
         "_glet",
+        "_joiners",
         "_kill_pending",
         "_killed",
         "_kwargs",
@@ -74,9 +76,11 @@ class Task:
         self._glet: greenlet.greenlet | None = None
         self._state: str = NEW
         # Written under chanlock (other procs may kill or wake this task):
-        self._alt: _Waiter | None = None  # the head of the pending alt while BLOCKED
+        self._blocker: Blocker | None = None  # what it waits in while BLOCKED
         self._kill_pending: bool = False  # KillPending happened, Killed has not
         self._killed: bool = False  # TaskKilled was delivered
+        #: JoinWaits of tasks, Events of plain threads, in join() on this task (chanlock)
+        self._joiners: list[Any] | None = None
         self._result: Any = None
         self._exc: BaseException | None = None
 
@@ -85,12 +89,12 @@ class Task:
 
     @property
     def state(self) -> str:
-        """``new``, ``runnable``, ``running``, ``blocked``, ``held`` or ``done``."""
+        """``new``, ``runnable``, ``running``, ``blocked`` or ``done``."""
         return self._state
 
     @property
     def done(self) -> bool:
-        """True once the task's function has returned or raised."""
+        """True once the task's function has returned or raised (or it was killed)."""
         return self._state == DONE
 
     @property
@@ -101,20 +105,30 @@ class Task:
     def kill(self) -> bool:
         """Kill the task: it receives :class:`TaskKilled` at its current or next switch point.
 
-        If the task is blocked in ``send``/``recv``/``alt`` it is withdrawn from every
-        channel atomically (nothing it offered is delivered, nothing is lost) and resumed
-        with ``TaskKilled``.  If a partner already completed its operation, that operation
-        stands and the kill takes effect at the next switch point.  Callable from any task
-        of any proc.  Returns False if the task had already finished or been killed.
+        If the task is blocked in ``send``/``recv``/``alt`` (or ``sleep``, ``join``,
+        ``iocall``) it is withdrawn from everything it waits in atomically (nothing it
+        offered is delivered, nothing is lost) and resumed with ``TaskKilled``.  If a
+        partner already completed its operation, that operation stands and the kill takes
+        effect at the next switch point.  Callable from any task of any proc and from plain
+        threads.  Returns False if the task had already finished or been killed.
         """
-        from ._chan import kill_task
+        return self.proc.kill_task(self)
 
-        return kill_task(self)
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait until the task has finished; True if it has (False: ``timeout`` seconds
+        passed first).
+
+        From a task this blocks only the calling task (a switch point); from a plain
+        thread it blocks the thread.  ``timeout`` is in seconds, like ``Proc.join``;
+        ``None`` or ``inf`` waits for ever.  A task cannot join itself (``WrongProc``).
+        """
+        return self.proc.join_task(self, timeout)
 
     def result(self) -> Any:
-        """The return value of a finished task (re-raises its exception)."""
+        """The return value of a finished task; re-raises its exception (``TaskKilled``
+        if it was killed)."""
         if self._state != DONE:
-            raise RuntimeError(f"{self!r} has not finished; wait for it with a channel")
+            raise RuntimeError(f"{self!r} has not finished; wait for it with join()")
         if self._exc is not None:
             raise self._exc
         return self._result

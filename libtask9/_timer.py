@@ -1,53 +1,57 @@
-"""Timers that deliver on channels: ``after``, ``sleep``, ``Timer``, ``Ticker``, ``tick``.
+"""Timers that deliver on channels: ``after``, ``Timer``, ``Ticker``, ``tick``; and ``sleep``.
 
-Each proc keeps a heap of absolute deadlines (``time.monotonic``) for the timers its tasks
+Each proc keeps a heap of absolute deadlines (``_timerheap``) for the timers its tasks
 arm, and fires them from its own scheduler: between task switches when it is busy, and by
-sleeping on its parker until the earliest deadline when it is idle (asyncio's
-design: no second thread and no extra GIL hand-off on the way).  Timers armed outside a
-running proc, and those still live when their proc ends, go to one fallback timer
-thread.  So timers have the resolution of the OS's timed wait, not the 100 ms wheel of the
-original Python 2 libtask9, which could fire ~25.7 s late.  No C extension and no signals
-are involved.
+sleeping on its parker until the earliest deadline when it is idle (asyncio's design: no
+second thread and no extra GIL hand-off on the way).  Timers armed where no scheduler
+runs (a plain thread, a test stepper) go to one fallback timer thread.  A proc that ends
+while its run goes on hands its live timers to the run's main proc.  So timers have the
+resolution of the OS's timed wait, not the 100 ms wheel of the original Python 2
+libtask9, which could fire ~25.7 s late.  No C extension and no signals are involved.
 
 A timer holds its channel through a weak reference: a timer whose channel nobody holds
 any more (an ``after()`` in an ``alt`` that another case won) is dropped, as Go 1.23 does,
 and does not count as pending for deadlock detection.  ``sleep`` needs no channel: its
-heap entry holds the sleeping task's alt record and resumes it directly.
+timer completes the sleeping task's wait directly.
+
+Durations are in milliseconds, as in the original libtask9 (``Millisecond = 1``,
+``Second = 1000``).  ``inf`` means never: such a timer never fires and is not a waker
+(a task that can only be woken by it is deadlocked); NaN is a ``ValueError``.
 
 Delivery is a non-blocking send on a 1-slot buffered channel: a ``Ticker`` whose reader
 falls behind drops ticks instead of queueing them (Go's ``time.Ticker``).  The value
-delivered is the ``time.monotonic()`` reading at which the timer fired.
-
-Units: milliseconds, as in the original libtask9 (``Millisecond = 1``, ``Second = 1000``).
+delivered is the clock reading (``time.monotonic()``) at which the timer fired.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
-import threading
 import time
 import weakref
+from typing import Final
 
-from ._chan import (
-    Channel,
-    _task_for,
-    _wait,
-    _Waiter,
-    block_sleep_locked,
-    deliver_locked,
-    wake_sleeper_locked,
-)
+from . import _trace
+from ._chan import Channel, deliver_locked
 from ._sched import (
-    Proc,
-    chanlock,
+    KILLED,
+    Blocker,
+    arm_locked,
+    arm_wait_timer_locked,
+    check_deadlock_locked,
     current_proc_or_none,
+    delay_seconds,
+    killed_error,
     killed_locked,
-    world,
+    park,
+    task_for,
     yield_,
 )
+from ._task import BLOCKED
+from ._timerheap import TimerEntry, note_collected
+from ._world import World, chanlock
+from .errors import InternalError
 
 __all__ = [
+    "MIN_TICKER_PERIOD",
     "Hour",
     "Millisecond",
     "Minute",
@@ -65,13 +69,9 @@ Second = 1000 * Millisecond
 Minute = 60 * Second
 Hour = 60 * Minute
 
-
-def _ms(ms: float, what: str) -> float:
-    if isinstance(ms, bool) or not isinstance(ms, (int, float)):
-        raise TypeError(f"{what} takes a duration in milliseconds (int or float), got {ms!r}")
-    if ms != ms:  # NaN
-        raise ValueError(f"{what}: duration is NaN")
-    return max(0.0, float(ms))
+#: The shortest ``Ticker`` period, in milliseconds (1 µs): a shorter one is refused
+#: rather than spinning the scheduler on ticks nobody can keep up with.
+MIN_TICKER_PERIOD: Final = 0.001
 
 
 class _TimerChannel(Channel[float]):
@@ -80,161 +80,110 @@ class _TimerChannel(Channel[float]):
     ``Channel`` is compiled (see ``Channel``'s ``mypyc_attr``)."""
 
 
-class _Entry:
-    """One armed timer in the heap: it delivers on the weakly held ``chan`` or resumes the
-    ``sleeper``.  ``armed`` is cleared by stop(); guarded by chanlock."""
+class _ChanEntry(TimerEntry):
+    """A timer that delivers its firing time on a weakly held channel."""
 
-    __slots__ = ("armed", "chan", "deadline", "period", "seq", "sleeper")
+    __slots__ = ("chan",)
 
-    def __init__(self, deadline: float, chan: weakref.ref[_TimerChannel] | None,
-                 period: float, sleeper: _Waiter | None = None) -> None:
-        self.deadline = deadline
-        self.seq = next(_entry_seq)  # FIFO among equal deadlines
-        self.chan = chan
-        self.sleeper = sleeper
-        self.period = period  # seconds; 0 for a one-shot timer
-        self.armed = True
+    def __init__(self, deadline: float, period: float, world: World | None) -> None:
+        super().__init__(deadline, period, world)
+        self.chan: weakref.ref[_TimerChannel] | None = None
 
-    def live(self) -> bool:
-        """May still fire and wake somebody (deadlock detection)."""
-        if not self.armed:
-            return False
-        if self.sleeper is not None:
-            return self.sleeper.outcome is None  # (a killed sleeper is gone)
-        return self.chan is not None and self.chan() is not None
+    def watch(self, c: _TimerChannel) -> None:
+        self.chan = weakref.ref(c, self._collected)
 
-    def __lt__(self, other: _Entry) -> bool:
-        return (self.deadline, self.seq) < (other.deadline, other.seq)
+    def _collected(self, ref: object) -> None:  # (any thread, perhaps under chanlock)
+        note_collected(self)
 
+    def gone(self) -> bool:
+        r = self.chan
+        return r is None or r() is None
 
-def fire_due_locked(heap: list[_Entry], now: float) -> None:
-    """Fire every timer in ``heap`` whose deadline has passed (caller holds chanlock).
-
-    Used by each proc's scheduler for the timers its tasks armed, and by the fallback
-    timer thread for the others.  A one-shot entry is disarmed; a periodic one is pushed
-    back with its next deadline (missed ticks are skipped, not queued).
-    """
-    while heap and heap[0].deadline <= now:
-        e = heapq.heappop(heap)
-        if e.sleeper is not None:
-            wake_sleeper_locked(e.sleeper, now)
-            e.armed = False
-            continue
-        ch = e.chan() if e.armed and e.chan is not None else None
-        if ch is None:
-            e.armed = False
-            continue
-        deliver_locked(ch, now)
-        if e.period > 0:
-            e.deadline += e.period
-            if e.deadline <= now:  # fell behind: skip the missed ticks
-                e.deadline = now + e.period
-            heapq.heappush(heap, e)
-        else:
-            e.armed = False
-
-
-def _live(heap: list[_Entry]) -> bool:
-    return any(e.live() for e in heap)
-
-
-class _TimerThread:
-    """The fallback heap and the thread that fires it, for timers armed outside a running
-    proc (a Stepper, a plain thread) and those a proc still had when it ended.  Every field
-    is guarded by chanlock."""
-
-    def __init__(self) -> None:
-        self.heap: list[_Entry] = []
-        self.cond = threading.Condition(chanlock)
-        self.thread: threading.Thread | None = None
-
-    def add_locked(self, entry: _Entry) -> None:
-        heapq.heappush(self.heap, entry)
-        if self.thread is None or not self.thread.is_alive():
-            self.thread = threading.Thread(target=self._run, name="libtask9-timers",
-                                           daemon=True)
-            self.thread.start()
-        elif self.heap[0] is entry:
-            self.cond.notify()
-
-    def adopt_locked(self, entries: list[_Entry]) -> None:
-        """Take over the live timers of a proc that is ending."""
-        for e in entries:
-            if e.live():
-                self.add_locked(e)
-
-    def pending_locked(self) -> bool:
-        """A live timer may still fire, here or in a proc (for deadlock detection)."""
-        return _live(self.heap) or any(_live(p.timers) for p in world.procs)
-
-    def _run(self) -> None:
-        heap = self.heap
-        with chanlock:
-            while True:
-                fire_due_locked(heap, time.monotonic())
-                world.check_deadlock_locked()  # that may have been the last live timer
-                self.cond.wait(heap[0].deadline - time.monotonic() if heap else None)
-
-
-_entry_seq = itertools.count()
-_timers = _TimerThread()
-world.timers_pending = _timers.pending_locked
-world.fire_timers_locked = fire_due_locked
-world.adopt_timers_locked = _timers.adopt_locked
+    def fire_locked(self, now: float) -> None:
+        r = self.chan
+        ch = None if r is None else r()
+        if ch is not None:
+            deliver_locked(ch, now)
+        if _trace.tracer is not None:
+            w = self.counter
+            _trace.timer_fire(w.id if isinstance(w, World) else None, None, self.id, None)
 
 
 class Timer:
     """A one-shot timer: ``c`` receives the firing time once, ``ms`` milliseconds from now.
 
-    ``stop()`` cancels it (True if it had not fired yet); ``reset(ms)`` re-arms it.
+    ``stop()`` cancels it (True if it had not fired or been stopped yet); ``reset(ms)``
+    re-arms it.  ``Timer(math.inf)`` never fires.
     """
 
     def __init__(self, ms: float, *, _period: float = 0.0) -> None:
-        delay = _ms(ms, type(self).__name__)
+        delay = delay_seconds(ms, type(self).__name__, 0.001)
         self.c: Channel[float] = _TimerChannel._internal(1, f"{type(self).__name__}({ms})")
-        self._entry: _Entry | None = None
+        self._entry: _ChanEntry | None = None
+        self._never = False  # armed with an infinite delay, not stopped
         self._period = _period
-        self._arm(delay)
-
-    def _arm(self, delay_ms: float) -> None:
-        p = current_proc_or_none()
-        c = self.c
-        assert isinstance(c, _TimerChannel)
         with chanlock:
-            if self._entry is not None:
-                self._entry.armed = False
-            e = _Entry(time.monotonic() + delay_ms / 1000.0, weakref.ref(c), self._period)
-            self._entry = e
-            _arm_locked(p, e)
+            self._arm_locked(delay)
+
+    def _arm_locked(self, delay: float | None) -> None:
+        e = self._entry
+        if e is not None:
+            e.disarm_locked()
+            self._entry = None
+        self._never = delay is None
+        if delay is None:
+            return
+        c = self.c
+        if not isinstance(c, _TimerChannel):
+            raise InternalError(f"{self!r} lost its timer channel")
+        p = current_proc_or_none()
+        w = None if p is None else p.world
+        now = time.monotonic() if w is None else w.clock()
+        e = _ChanEntry(now + delay, self._period, w)
+        e.watch(c)
+        self._entry = e
+        arm_locked(p, e)
+        if _trace.tracer is not None:
+            t = None if p is None else p.current
+            _trace.timer_arm(None if w is None else w.id, None if p is None else p.id, e.id,
+                             None if t is None else t.id, type(self).__name__, e.deadline)
 
     def stop(self) -> bool:
-        """Cancel the timer; True if it was still armed."""
+        """Cancel the timer; True if it had neither fired nor been stopped."""
         with chanlock:
             e = self._entry
-            was = e is not None and e.armed
-            if e is not None:
-                e.armed = False
-                world.check_deadlock_locked()
+            was = self._never
+            self._never = False
+            if e is not None and e.disarm_locked():
+                was = True
+                w = e.counter
+                if isinstance(w, World):
+                    if _trace.tracer is not None:
+                        _trace.timer_stop(w.id, e.id, "stop")
+                    check_deadlock_locked(w)  # it may have been the run's last waker
             return was
 
     def reset(self, ms: float) -> None:
-        """Re-arm the timer to fire ``ms`` milliseconds from now (a stale value still in
-        ``c`` is discarded first, so no old firing is received after a reset)."""
-        delay = _ms(ms, "reset()")
+        """Re-arm the timer to fire ``ms`` milliseconds from now.  A value of an earlier
+        firing still in ``c`` is discarded in the same critical section, so nothing fired
+        before the reset is received after it."""
+        delay = delay_seconds(ms, "reset()", 0.001)
         with chanlock:
             self.c._buf.clear()
-        self._arm(delay)
+            self._arm_locked(delay)
 
 
 class Ticker(Timer):
     """Delivers the time on ``c`` every ``ms`` milliseconds until ``stop()``; ticks that
-    the reader is not ready for are dropped."""
+    the reader is not ready for are dropped.  ``ms`` must be at least
+    :data:`MIN_TICKER_PERIOD`; ``Ticker(math.inf)`` never ticks."""
 
     def __init__(self, ms: float) -> None:
-        period = _ms(ms, "Ticker")
-        if period <= 0:
-            raise ValueError(f"Ticker period must be > 0 ms, got {ms!r}")
-        super().__init__(ms, _period=period / 1000.0)
+        period = delay_seconds(ms, "Ticker", 0.001)
+        if period is not None and period < MIN_TICKER_PERIOD / 1000.0:
+            raise ValueError(f"Ticker period must be >= {MIN_TICKER_PERIOD} ms "
+                             f"(MIN_TICKER_PERIOD), got {ms!r}")
+        super().__init__(ms, _period=0.0 if period is None else period)
 
 
 def after(ms: float) -> Channel[float]:
@@ -249,31 +198,30 @@ def tick(ms: float) -> Channel[float]:
     return Ticker(ms).c
 
 
-def _arm_locked(p: Proc | None, e: _Entry) -> None:
-    if p is not None and p in world.procs:
-        # The calling proc fires it from its own scheduler (no thread hop); it is
-        # running this code, so it is not idle and will see the new deadline.
-        heapq.heappush(p.timers, e)
-    else:
-        _timers.add_locked(e)
-
-
 def sleep(ms: float) -> None:
-    """Block the calling task (not its proc) for ``ms`` milliseconds; ``sleep(0)`` yields.
+    """Block the calling task (not its proc) for ``ms`` milliseconds; ``sleep(0)`` yields,
+    ``sleep(math.inf)`` blocks until the task is killed.
 
     A switch point like ``recv``: a pending kill is delivered here, and a kill while
     asleep resumes the task with TaskKilled at once."""
-    delay = _ms(ms, "sleep()")
-    if delay <= 0:
+    delay = delay_seconds(ms, "sleep()", 0.001)
+    if delay == 0.0:
         yield_()
         return
-    t = _task_for("sleep()")
+    t = task_for("sleep()")
     with chanlock:
         if t._kill_pending:
             raise killed_locked(t)
-        a = block_sleep_locked(t)
-        _arm_locked(t.proc, _Entry(time.monotonic() + delay / 1000.0, None, 0.0, a))
-    _wait(t, a)
+        b = Blocker(t, "sleep")
+        t._blocker = b
+        t._state = BLOCKED
+        if delay is not None:
+            arm_wait_timer_locked(t, b, delay, "sleep")
+    park(t)
+    if b.outcome is KILLED:
+        raise killed_error(t)
+    if b.outcome is None:
+        raise InternalError(f"spurious wakeup of {t!r}: its sleep has no outcome")
 
 
 def init_timers() -> None:

@@ -20,6 +20,7 @@ __all__ = [
     "NotInTask",
     "TaskKilled",
     "WrongProc",
+    "WrongRun",
 ]
 
 
@@ -54,15 +55,21 @@ class TaskKilled(BaseException):
 
 
 class Deadlock(Libtask9Error):
-    """Every task of every proc is blocked and nothing can wake any of them.
+    """Every task of every proc of a run is blocked and nothing can wake any of them.
 
     ``blocked`` lists ``(task, description)`` for each blocked task, as in Go's
-    "all goroutines are asleep - deadlock!".
+    "all goroutines are asleep - deadlock!".  The message lists at most
+    ``Deadlock.MAX_LISTED`` of them (then "... and N more"); ``blocked`` keeps all.
     """
+
+    MAX_LISTED = 20
 
     def __init__(self, blocked: list[tuple[Any, str]]) -> None:
         self.blocked = blocked
-        lines = [f"  {task!r}: {what}" for task, what in blocked]
+        lines = [f"  {task!r}: {what}" for task, what in blocked[:self.MAX_LISTED]]
+        if len(blocked) > self.MAX_LISTED:
+            lines.append(f"  ... and {len(blocked) - self.MAX_LISTED} more "
+                         "(Deadlock.blocked lists every one)")
         super().__init__(
             "all tasks are asleep - deadlock! (no timer pending, no iocall in flight)\n"
             + "\n".join(lines)
@@ -83,6 +90,16 @@ class NotInTask(Libtask9Error, RuntimeError):
 
 class WrongProc(Libtask9Error, RuntimeError):
     """A task or proc object was used from an OS thread it does not belong to."""
+
+
+class WrongRun(Libtask9Error, RuntimeError):
+    """A channel, proc or task of one live run was used by a task of another run.
+
+    Every run detects its own deadlocks from its own procs only, so a task of one run
+    must not wait for (or be woken by) another run.  A channel belongs to the run that
+    uses it until that run ends; after that, any run may use it.  Hand values between
+    concurrent runs with a thread-safe queue and an IOProc instead.
+    """
 
 
 class IOProcClosed(Libtask9Error):

@@ -45,6 +45,7 @@ from libtask9 import (
     sleep,
     yield_,
 )
+from libtask9._trace import LIFECYCLE_ACTIONS
 
 from .program import Program, send_value
 
@@ -106,6 +107,13 @@ class _Run:
         if p == 0:
             for q in range(1, len(self.prog.procs)):
                 self.procs.append(new_proc(self.proc_main, q))
+        if p == 0 and self.hold is None:
+            # The run ends (and kills what still runs) when proc 0 has no task left:
+            # proc 0's first task waits for the other procs, as a program should.
+            with self.lock:
+                self.holders.append(libtask9.curtask())
+            for q in self.procs:
+                q.join()
         if self.hold is not None:  # keep this proc registered until every proc is idle
             with self.lock:
                 self.holders.append(libtask9.curtask())
@@ -193,9 +201,8 @@ class _Run:
 
 
 def world_is_idle() -> bool:
-    """True if no proc of any earlier run is still registered (a hang leaves some)."""
-    with libtask9._sched.chanlock:
-        return not libtask9._sched.world.procs
+    """True if no earlier run is still live (a hang leaves one)."""
+    return not libtask9._world.live_worlds()
 
 
 def execute(prog: Program, seed: int, timeout: float = 10.0, traced: bool = True,
@@ -255,21 +262,24 @@ def _join_all(run: _Run, driver: threading.Thread, deadline: float) -> bool:
 
 def _proc_states(run: _Run) -> str:
     """What each registered proc is doing (taken under chanlock if it can be had)."""
-    sched = libtask9._sched
-    locked = sched.chanlock.acquire(timeout=1.0)
+    world = libtask9._world
+    locked = world.chanlock.acquire(timeout=1.0)
     try:
-        w = sched.world
-        lines = [f"world: {len(w.procs)} procs registered, {w.nidle} idle, "
-                 f"deadlock={'declared' if w.deadlock else 'no'}"
-                 + ("" if locked else " (chanlock is held by someone: read unlocked)")]
-        for p in sorted(w.procs, key=lambda q: q.id):
-            tasks = ", ".join(f"{t.id}:{t.state}" for t in sorted(p._tasks, key=lambda u: u.id))
-            lines.append(f"  proc {p.id} {p.name!r}: idle={p._idle} runq={len(p.runq)} "
-                         f"remote={len(p._remote)} current={p.current!r} tasks [{tasks}]")
+        lines = []
+        for w in world.live_worlds_locked():
+            lines.append(f"run {w.id} ({w.phase}): {len(w.procs)} procs registered, "
+                         f"{w.nidle} idle, {w.ntimers} timers, {w.iocalls} iocalls, "
+                         f"deadlock={'declared' if w.deadlock else 'no'}"
+                         + ("" if locked else " (chanlock is held by someone: read unlocked)"))
+            for p in sorted(w.procs, key=lambda q: q.id):
+                tasks = ", ".join(f"{t.id}:{t.state}"
+                                  for t in sorted(p._tasks, key=lambda u: u.id))
+                lines.append(f"  proc {p.id} {p.name!r}: idle={p._idle} runq={len(p.runq)} "
+                             f"remote={len(p._remote)} current={p.current!r} tasks [{tasks}]")
         return "\n".join(lines)
     finally:
         if locked:
-            sched.chanlock.release()
+            world.chanlock.release()
 
 
 def _outcome(run: _Run, events: list[dict[str, Any]], hang: bool, seconds: float) -> Outcome:
@@ -283,7 +293,7 @@ def _outcome(run: _Run, events: list[dict[str, Any]], hang: bool, seconds: float
         list(ch._buf) for ch in run.chans
     ]
     return Outcome(
-        events=list(events),
+        events=[ev for ev in events if ev["action"] not in LIFECYCLE_ACTIONS],
         obs=[list(o) for o in run.obs],
         started=list(run.started),
         ended=list(run.ended),

@@ -110,16 +110,17 @@ MUTANTS: tuple[Mutant, ...] = (
              "  # AltRendezvous")),
         ("hypothesis", "stress")),
     Mutant("kill_leaves_sender", "kill of a blocked sender leaves its first send case queued", (
-        Edit(_C, "            _complete_locked(a, None, KILLED, -1, None)",
-             "            _complete_locked(a, a if a.dir is SEND else None, KILLED, -1, None)"),),
+        Edit(_C, "        _complete_locked(self, None, KILLED, -1, None)",
+             "        _complete_locked(self, self if self.dir is SEND else None, KILLED, -1,"
+             " None)"),),
         ("hypothesis", "stress")),
     Mutant("kill_discards_result", "a kill racing a completed op discards its result", (
         Edit(_C, "    park(t)\n    done = a.outcome\n    if done is OK:\n",
              "    park(t)\n    done = KILLED if t._kill_pending else a.outcome\n"
              "    if done is OK:\n"),), ("hypothesis", "stress")),
     Mutant("resume_twice", "a partner readies the woken task twice (S1 guard fooled)", (
-        Edit(_C, "    t._alt = None\n    ready_locked(t)\n",
-             "    t._alt = None\n    ready_locked(t)\n    if outcome is OK:\n"
+        Edit(_C, "    t._blocker = None\n    ready_locked(t)\n",
+             "    t._blocker = None\n    ready_locked(t)\n    if outcome is OK:\n"
              "        t._state = BLOCKED\n        ready_locked(t)\n"),), ("stress",)),
     Mutant("remote_runq_unlocked", "ready_locked appends to another proc's runq directly", (
         Edit(_S, "    if p._ident == _get_ident():\n        p.runq.append(t)",
@@ -128,9 +129,9 @@ MUTANTS: tuple[Mutant, ...] = (
         Edit(_C, "from dataclasses import dataclass\n",
              "from contextlib import nullcontext\nfrom dataclasses import dataclass\n"),
         Edit(_C, "    with chanlock:\n        if t._kill_pending:\n"
-             "            raise killed_locked(t)\n        ev = (_event(",
+             "            raise killed_locked(t)\n        _claim_locked(",
              "    with nullcontext():\n        if t._kill_pending:\n"
-             "            raise killed_locked(t)\n        ev = (_event("),
+             "            raise killed_locked(t)\n        _claim_locked("),
         Edit(_C, "        chanlock.acquire()  # (not ``with``",
              "        pass  # (not ``with``"),
         Edit(_C, "        chanlock.acquire()  # (as in send)", "        pass  # (as in send)"),

@@ -246,7 +246,7 @@ def normalize_trace(events: list[dict[str, Any]], task_ids: list[int | None],
     for ev in events:
         row: list[Any] = []
         for k in sorted(ev):
-            if k in ("seq", "proc"):
+            if k in ("seq", "proc", "run", "t"):
                 continue
             v = ev[k]
             if k in ("task", "partner", "by"):

@@ -4,22 +4,21 @@
 * Hypothesis profiles: ``ci`` (default, bounded), ``fuzz`` (long runs) and ``mutant``
   (no shrinking, for the planted-bug harness), chosen with ``LIBTASK9_HYPOTHESIS_PROFILE``;
   ``--hypothesis-seed`` replays a failure, whose reproduction blob is printed.
-* After each test, no proc may be left registered (no thread left hanging) and the
-  tracer must be off again.
+* After each test, no run may be left (no proc registered, no thread left hanging) and
+  the tracer must be off again.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 
 import libtask9
-from libtask9 import _sched
+from libtask9 import _world
 
 settings.register_profile(
     "ci", max_examples=200, stateful_step_count=50, deadline=None,
@@ -39,16 +38,11 @@ settings.load_profile(os.environ.get("LIBTASK9_HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
-def _no_leaked_procs() -> Iterator[None]:
+def _no_leaked_runs() -> Iterator[None]:
     yield
-    deadline = time.monotonic() + 5.0
-    while time.monotonic() < deadline:
-        with _sched.chanlock:
-            left = list(_sched.world.procs)
-        if not left:
-            break
-        time.sleep(0.01)
-    assert not left, f"procs still registered after the test: {left}"
+    # run() returns only after its procs have exited: nothing may be left, at once.
+    left = _world.live_worlds()
+    assert not left, f"runs still live after the test: {left}"
     assert libtask9.get_tracer() is None, "a test left the tracer installed"
     assert not [t for t in threading.enumerate() if t.name.startswith("libtask9-proc")], \
         "a proc thread is still alive"

@@ -41,9 +41,9 @@ from hypothesis.stateful import (
 
 from libtask9 import Channel, ChannelClosed, TaskKilled, TraceRecorder, alt, alt_recv, alt_send
 from libtask9 import model as M
-from libtask9._sched import Stepper
 from libtask9._task import Task
 from libtask9._trace import set_tracer
+from libtask9.testing.stepper import Stepper
 
 MAX_CHANS = 4
 MAX_TASKS = 4
@@ -155,7 +155,7 @@ class RuntimeVsOracle(RuleBasedStateMachine):
 
     def _idle(self) -> list[int]:
         return [tid for tid, w in self.workers.items()
-                if w.task is not None and w.task.state == "held"]
+                if w.task is not None and self.stepper.is_held(w.task)]
 
     def _runnable(self) -> list[int]:
         return [t.id for t in self.stepper.runnable()]
@@ -227,7 +227,8 @@ class RuntimeVsOracle(RuleBasedStateMachine):
             assert w.results == expected[: len(expected) - pending], f"results of {t!r}"
             assert len(expected) - len(w.results) == pending, f"results of {t!r}"
             blocked = s.st[tid] == M.BLOCKED
-            assert (t.state == "blocked") == blocked, f"{t!r} vs oracle {s.st[tid]}"
+            rt_blocked = t.state == "blocked" and not self.stepper.is_held(t)
+            assert rt_blocked == blocked, f"{t!r} vs oracle {s.st[tid]}"
             if s.st[tid] == M.DEAD and tid not in runnable:
                 assert t.done, f"{t!r} should have died"
 

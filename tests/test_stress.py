@@ -19,6 +19,7 @@ import pickle
 import random
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -259,30 +260,35 @@ def test_tlc_rejects_a_planted_bug_at_the_same_event() -> None:
 
 def _unblock(ch: Channel[Any]) -> None:
     """Close ``ch`` from a plain thread, so that a hung proc can finish (test cleanup)."""
-    with libtask9._sched.chanlock:
+    with libtask9._world.chanlock:
         libtask9._chan.close_internal_locked(ch)
 
 
 @pytest.mark.timeout(30)
-# Regression: found by the stress run; fixed by World.check_deadlock_locked on proc exit.
+# Regression: found by the stress run; fixed by the deadlock check on proc exit (ProcExit).
 def test_deadlock_is_declared_when_the_last_busy_proc_exits() -> None:
     c: Channel[int] = Channel(0)
-    procs = []
+    box: dict[str, BaseException] = {}
 
     def main() -> None:
-        procs.append(new_proc(c.recv))  # blocks forever: nobody sends
-        import time
+        new_proc(c.recv)  # blocks forever: nobody sends
+        new_proc(time.sleep, 0.2)  # busy until the others are idle, then exits
+        c.recv()
 
-        time.sleep(0.2)  # this proc stays busy until the other one is idle, then exits
+    def go() -> None:
+        try:
+            run(main)
+        except BaseException as e:  # Deadlock; or ChannelClosed after the cleanup below
+            box["e"] = e
 
-    th = threading.Thread(target=run, args=(main,), daemon=True)
+    th = threading.Thread(target=go, daemon=True)
     th.start()
     th.join(10)
-    finished = procs[0].join(2.0)
-    if not finished:
+    hung = th.is_alive()
+    if hung:
         _unblock(c)
-        procs[0].join(5.0)
-    assert finished and isinstance(procs[0].exception, Deadlock)
+        th.join(5.0)
+    assert not hung and isinstance(box.get("e"), Deadlock)
 
 
 @pytest.mark.timeout(30)

@@ -19,6 +19,7 @@ from libtask9 import (
     tracing,
     yield_,
 )
+from libtask9._trace import LIFECYCLE_ACTIONS
 
 
 def test_events_name_spec_actions_in_order() -> None:
@@ -44,22 +45,24 @@ def test_events_name_spec_actions_in_order() -> None:
             del t
 
         run(main)
-    actions = [e["action"] for e in rec.events]
+    actions = [e["action"] for e in rec.events if e["action"] not in LIFECYCLE_ACTIONS]
     assert actions == ["ChanCreate", "ChanCreate", "AltBuffer", "AltBlock", "AltHandover",
                        "AltBuffer", "AltNone", "Close", "CloseClosed", "KillPending",
                        "Killed"]
     seqs = [e["seq"] for e in rec.events]
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
-    block = rec.events[3]
-    assert block["ops"] == [["recv", rec.events[0]["chan"]], ["send", rec.events[1]["chan"]],
+    events = [e for e in rec.events if e["action"] not in LIFECYCLE_ACTIONS]
+    assert {e["run"] for e in rec.events} == {rec.events[0]["run"]}
+    block = events[3]
+    assert block["ops"] == [["recv", events[0]["chan"]], ["send", events[1]["chan"]],
                             ["recv", None]]
     assert block["vals"] == [None, 5, None] and block["block"] is True
-    handover = rec.events[4]
+    handover = events[4]
     assert handover["partner"] == block["task"] and handover["pindex"] == 1
     assert handover["value"] == 1
     lines = buf.getvalue().splitlines()
-    assert json.loads(lines[0]) == {"format": "libtask9-trace", "version": 1}
-    assert [json.loads(x)["action"] for x in lines[1:]] == actions
+    assert json.loads(lines[0]) == {"format": "libtask9-trace", "version": 2}
+    assert [json.loads(x)["action"] for x in lines[1:]] == [e["action"] for e in rec.events]
     assert get_tracer() is None
 
 

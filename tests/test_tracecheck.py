@@ -253,7 +253,7 @@ def test_ndjson_round_trip(tmp_path: Path) -> None:
     p = tmp_path / "t.ndjson"
     write_trace(p, events)
     first = p.read_text().splitlines()[0]
-    assert json.loads(first) == {"format": "libtask9-trace", "version": 1}
+    assert json.loads(first) == {"format": "libtask9-trace", "version": 2}
     assert read_trace(p) == events
     buf = io.StringIO()
     write_trace(buf, events)
@@ -272,7 +272,7 @@ def _lines(events: list[dict[str, Any]]) -> list[str]:
         (lambda ls: [*ls[:3], '{"seq": 3, "action": \n', *ls[4:]], r"t.ndjson:4: malformed JSON"),
         (lambda ls: [*ls[:-1], ls[-1][:25]], r":18: malformed JSON.*truncated file"),
         (lambda ls: ls[1:], r":1: not a libtask9 trace"),
-        (lambda ls: [ls[0].replace("1", "2"), *ls[1:]], r":1: unsupported trace version 2"),
+        (lambda ls: [ls[0].replace("2", "99"), *ls[1:]], r":1: unsupported trace version 99"),
         (lambda ls: [], r":1: empty file"),
         (lambda ls: [*ls[:2], "[1, 2]\n", *ls[2:]], r":3: an event must be a JSON object"),
         (lambda ls: [*ls[:2], "\n", *ls[2:]], r":3: blank line"),

@@ -44,7 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SRC = ROOT / "libtask9"
 DEFAULT_OUT = ROOT / "build" / "mypyc"
-DEFAULT_MODULES = ("_chan", "_sched", "_task")
+DEFAULT_MODULES = ("_chan", "_sched", "_task", "_world", "_timerheap")
 
 # The deallocator mypyc generates for a GC-tracked native class starts like this.
 _DEALLOC_RE = re.compile(

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .. import model as M
+from .._trace import LIFECYCLE_ACTIONS
 
 __all__ = [
     "ALT_ACTIONS",
@@ -51,13 +52,14 @@ __all__ = [
 ]
 
 TRACE_FORMAT = "libtask9-trace"
-TRACE_VERSION = 1
+TRACE_VERSION = 2  # 2 added "run", "t" and the lifecycle events; version 1 files still read
+READ_VERSIONS = (1, 2)
 
 ALT_ACTIONS = ("AltBuffer", "AltRendezvous", "AltHandover", "AltClosed", "AltBlock", "AltNone")
 CLOSE_ACTIONS = ("Close", "CloseClosed")
 KILL_ACTIONS = ("KillBlocked", "KillPending", "Killed")
 OP_ACTIONS = ALT_ACTIONS + CLOSE_ACTIONS
-EVENT_ACTIONS = ("ChanCreate", *OP_ACTIONS, *KILL_ACTIONS)
+EVENT_ACTIONS = ("ChanCreate", *OP_ACTIONS, *KILL_ACTIONS, *LIFECYCLE_ACTIONS)
 
 
 class TraceFormatError(ValueError):
@@ -106,7 +108,10 @@ def validate_event(raw: object) -> dict[str, Any]:
         if not ok:
             raise TraceFormatError(f"{action}: {key!r} must be {what}, got {ev.get(key)!r}")
 
-    if action == "ChanCreate":
+    if action in LIFECYCLE_ACTIONS:  # (spec/Procs.tla's events: not the channel oracle's)
+        run = ev.get("run")
+        need("run", run is None or _is_int(run), "an integer or null")
+    elif action == "ChanCreate":
         need("chan", _is_int(ev.get("chan")), "an integer")
         need("cap", _is_int(ev.get("cap")) and ev["cap"] >= 0, "an integer >= 0")
     elif action in ALT_ACTIONS:
@@ -188,7 +193,7 @@ def _read_lines(f: IO[str], path: str | None) -> list[dict[str, Any]]:
                     path=path,
                     line=lineno,
                 )
-            if obj["version"] != TRACE_VERSION:
+            if obj["version"] not in READ_VERSIONS:
                 raise TraceFormatError(
                     f"unsupported trace version {obj['version']!r} (this reader knows "
                     f"{TRACE_VERSION})",
@@ -322,6 +327,8 @@ def prepare_trace(events: Sequence[Mapping[str, Any]]) -> PreparedTrace:
             problem = (k, f"seq {seq} does not increase (previous event has seq {last_seq})")
             break
         last_seq = seq
+        if ev["action"] in LIFECYCLE_ACTIONS:  # the lifecycle is not the channels' spec
+            continue
         action = ev["action"]
         if action == "ChanCreate":
             c = ev["chan"]
