@@ -672,3 +672,26 @@ def test_read_events_is_strict_only_where_it_must_be() -> None:
         tt.read_events(io.StringIO(head + "{oops\n{}\n"))
     with pytest.raises(tt.TraceReadError, match="no libtask9 trace header"):
         tt.read_events(io.StringIO(""))
+
+
+def test_the_example_program_and_its_picture(tmp_path: Path) -> None:
+    trace = tmp_path / "ex.ndjson"
+    r = subprocess.run([sys.executable, str(ROOT / "examples" / "trace_timeline.py"),
+                        str(trace)], capture_output=True, text=True, timeout=60, check=True)
+    assert r.stdout.strip() == "6"  # sum of the jobs 0..3
+    out = assert_valid(tt.to_chrome(tt.read_events(trace)))
+    cats = Counter(e["cat"] for e in of(out, "s"))
+    # 3 pings + 3 pongs + 4 jobs; the close of the jobs channel may find main blocked
+    # or not; one kill.
+    assert cats["libtask9.value"] == 10 and cats["libtask9.kill"] == 1
+    assert len({e["pid"] for e in of(out, "X")}) == 2
+
+    pytest.importorskip("matplotlib")
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import draw_trace_timeline
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    png = tmp_path / "t.png"
+    draw_trace_timeline.draw(out, png, "test")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
