@@ -1,0 +1,697 @@
+"""Trace timeline (``python -m libtask9.trace``): the Chrome trace-event / Perfetto output
+is checked with the format's own rules, on traces recorded from real programs.
+
+``check_chrome_trace`` states the rules of the JSON Object Format that ui.perfetto.dev
+and ``chrome://tracing`` rely on: a JSON object with ``traceEvents``; the fields each
+phase requires; every flow has one start and one end with the same id, cat and name, and
+each binds to a slice ("enclosing slice": the flow's time lies inside a slice of its
+track); per track, timestamps in file order never go back, ``B``/``E`` are balanced and
+``X`` slices nest; every process and every thread that has events is named.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import subprocess
+import sys
+import textwrap
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import libtask9
+from libtask9 import (
+    Channel,
+    ChannelClosed,
+    Runner,
+    TraceRecorder,
+    after,
+    alt,
+    alt_recv,
+    new_proc,
+    new_task,
+    tracing,
+    yield_,
+)
+from libtask9 import trace as tt
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# --------------------------------------------------------------------------- the format
+
+_REQUIRED = {
+    "X": ("name", "ts", "dur", "pid", "tid"),
+    "B": ("name", "ts", "pid", "tid"),
+    "E": ("ts", "pid", "tid"),
+    "i": ("name", "ts", "pid", "tid"),
+    "I": ("name", "ts", "pid", "tid"),
+    "C": ("name", "ts", "pid", "args"),
+    "s": ("name", "cat", "ts", "pid", "tid", "id"),
+    "t": ("name", "cat", "ts", "pid", "tid", "id"),
+    "f": ("name", "cat", "ts", "pid", "tid", "id"),
+    "M": ("name", "pid", "args"),
+}
+_METADATA = {"process_name": "name", "thread_name": "name", "process_sort_index": "sort_index",
+             "thread_sort_index": "sort_index", "process_labels": "labels"}
+
+
+def _is_num(x: object) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+def _is_id(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 2**32
+
+
+def _thread_scoped(e: dict[str, Any]) -> bool:
+    return e["ph"] in ("X", "B", "E", "s", "t", "f") or (
+        e["ph"] in ("i", "I") and e.get("s", "t") == "t")
+
+
+def check_chrome_trace(obj: object) -> list[str]:
+    """Every way ``obj`` breaks the trace-event format's rules (empty: none)."""
+    problems: list[str] = []
+    bad = problems.append
+    if not isinstance(obj, dict) or not isinstance(obj.get("traceEvents"), list):
+        return ["not a JSON object with a traceEvents list"]
+    try:
+        if json.loads(json.dumps(obj, allow_nan=False)) != obj:
+            bad("does not survive a JSON round trip")
+    except (TypeError, ValueError) as e:
+        return [f"not strict JSON: {e}"]
+    events: list[dict[str, Any]] = []
+    for k, e in enumerate(obj["traceEvents"]):
+        if not isinstance(e, dict) or e.get("ph") not in _REQUIRED:
+            bad(f"event {k}: not an object with a known ph: {e!r}")
+            continue
+        missing = [f for f in _REQUIRED[e["ph"]] if f not in e]
+        if missing:
+            bad(f"event {k} ({e['ph']}): missing {missing}")
+            continue
+        if "name" in e and not isinstance(e["name"], str):
+            bad(f"event {k}: name is not a string")
+        if "ts" in e and not (_is_num(e["ts"]) and e["ts"] >= 0):
+            bad(f"event {k}: bad ts {e['ts']!r}")
+        if "dur" in e and not (_is_num(e["dur"]) and e["dur"] >= 0):
+            bad(f"event {k}: bad dur {e['dur']!r}")
+        for f in ("pid", "tid"):
+            if f in e and not _is_id(e[f]):
+                bad(f"event {k}: {f} is not a 32-bit unsigned integer: {e[f]!r}")
+        if e["ph"] in ("i", "I") and e.get("s", "t") not in ("g", "p", "t"):
+            bad(f"event {k}: instant scope {e.get('s')!r}")
+        if e["ph"] == "C" and not (isinstance(e["args"], dict) and e["args"]
+                                   and all(_is_num(v) for v in e["args"].values())):
+            bad(f"event {k}: counter args must be numbers: {e['args']!r}")
+        if e["ph"] == "M":
+            key = _METADATA.get(e["name"])
+            if key is None or not isinstance(e["args"], dict) or key not in e["args"]:
+                bad(f"event {k}: bad metadata event {e!r}")
+        if e["ph"] in ("s", "t", "f") and not isinstance(e["id"], (int, str)):
+            bad(f"event {k}: flow id {e['id']!r}")
+        events.append(e)
+    if problems:
+        return problems
+
+    # Per track: time order in the file, B/E balance, X nesting.
+    last: dict[tuple[int, int], float] = {}
+    open_b: dict[tuple[int, int], list[str]] = defaultdict(list)
+    slices: dict[tuple[int, int], list[tuple[float, float]]] = defaultdict(list)
+    for e in events:
+        if e["ph"] == "M":
+            continue
+        track = (e["pid"], e.get("tid", e["pid"]))
+        if e["ts"] < last.get(track, 0.0):
+            bad(f"track {track}: ts goes back to {e['ts']} after {last[track]}")
+        last[track] = e["ts"]
+        if e["ph"] == "B":
+            open_b[track].append(e["name"])
+        elif e["ph"] == "E":
+            if not open_b[track]:
+                bad(f"track {track}: E at {e['ts']} with no open B")
+            else:
+                open_b[track].pop()
+        elif e["ph"] == "X":
+            slices[track].append((e["ts"], e["ts"] + e["dur"]))
+    for track, names in open_b.items():
+        if names:
+            bad(f"track {track}: B without E: {names}")
+    for track, spans in slices.items():
+        stack: list[tuple[float, float]] = []
+        for start, end in sorted(spans, key=lambda s: (s[0], -s[1])):
+            while stack and stack[-1][1] <= start:
+                stack.pop()
+            if stack and end > stack[-1][1]:
+                bad(f"track {track}: slice [{start}, {end}] overlaps {stack[-1]} "
+                    "without nesting in it")
+            stack.append((start, end))
+
+    # Flows: one start, one end, same id/cat/name, each bound to a slice of its track.
+    flows: dict[tuple[Any, ...], dict[str, list[dict[str, Any]]]] = defaultdict(
+        lambda: defaultdict(list))
+    ids: dict[Any, set[tuple[str, str]]] = defaultdict(set)
+    for e in events:
+        if e["ph"] in ("s", "t", "f"):
+            flows[(e["cat"], e["name"], e["id"])][e["ph"]].append(e)
+            ids[e["id"]].add((e["cat"], e["name"]))
+    for fid, keys in ids.items():
+        if len(keys) != 1:
+            bad(f"flow id {fid}: its events disagree on cat/name: {sorted(keys)}")
+    for key, parts in flows.items():
+        if len(parts["s"]) != 1 or len(parts["f"]) != 1:
+            bad(f"flow {key}: {len(parts['s'])} start(s) and {len(parts['f'])} end(s)")
+            continue
+        s, f = parts["s"][0], parts["f"][0]
+        if f["ts"] < s["ts"]:
+            bad(f"flow {key}: ends at {f['ts']} before it starts at {s['ts']}")
+        for p in (s, f):
+            spans = slices.get((p["pid"], p["tid"]), [])
+            enclosing = p["ph"] == "s" or p.get("bp") == "e"
+            if enclosing:
+                ok = any(a < p["ts"] < b for a, b in spans)
+            else:
+                ok = any(a >= p["ts"] for a, _ in spans)
+            if not ok:
+                bad(f"flow {key}: its {p['ph']} at {p['ts']} on {(p['pid'], p['tid'])} "
+                    "binds to no slice")
+
+    # Names: every process with events, every thread with thread-scoped events.
+    named_p = {e["pid"] for e in events if e["ph"] == "M" and e["name"] == "process_name"}
+    named_t = {(e["pid"], e.get("tid")) for e in events
+               if e["ph"] == "M" and e["name"] == "thread_name"}
+    for e in events:
+        if e["ph"] == "M":
+            continue
+        if e["pid"] not in named_p:
+            bad(f"pid {e['pid']} has no process_name")
+            named_p.add(e["pid"])
+        if _thread_scoped(e) and (e["pid"], e["tid"]) not in named_t:
+            bad(f"thread {(e['pid'], e['tid'])} has no thread_name")
+            named_t.add((e["pid"], e["tid"]))
+    return problems
+
+
+def assert_valid(obj: dict[str, Any]) -> dict[str, Any]:
+    problems = check_chrome_trace(obj)
+    assert not problems, "\n".join(problems)
+    return obj
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def record(main: Callable[[], Any], seed: int | None = None) -> list[dict[str, Any]]:
+    """Run ``main`` traced to NDJSON, and read the events back as the CLI does."""
+    buf = io.StringIO()
+    with tracing(TraceRecorder(buf)):
+        Runner(seed=seed).run(main)
+    notes: list[str] = []
+    events = tt.read_events(io.StringIO(buf.getvalue()), notes)
+    assert notes == []
+    return events
+
+
+def of(obj: dict[str, Any], ph: str, cat: str | None = None) -> list[dict[str, Any]]:
+    return [e for e in obj["traceEvents"]
+            if e["ph"] == ph and (cat is None or e.get("cat") == cat)]
+
+
+def flow_pairs(obj: dict[str, Any], cat: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(start, end) of each flow of ``cat``, in the order of their ids."""
+    starts = {e["id"]: e for e in of(obj, "s", cat)}
+    ends = {e["id"]: e for e in of(obj, "f", cat)}
+    assert starts.keys() == ends.keys()
+    return [(starts[i], ends[i]) for i in sorted(starts)]
+
+
+def names(obj: dict[str, Any], which: str) -> dict[Any, str]:
+    out: dict[Any, str] = {}
+    for e in of(obj, "M"):
+        if e["name"] == which == "process_name":
+            out[e["pid"]] = e["args"]["name"]
+        elif e["name"] == which == "thread_name":
+            out[(e["pid"], e["tid"])] = e["args"]["name"]
+    return out
+
+
+def blocks(obj: dict[str, Any], tid: int | None = None) -> list[dict[str, Any]]:
+    return [e for e in of(obj, "X", "libtask9.block") if tid is None or e["tid"] == tid]
+
+
+# --------------------------------------------------------------------------- real programs
+
+
+def test_pingpong_across_two_procs_is_arrows_between_the_two_tracks() -> None:
+    n = 5
+    ids: dict[str, int] = {}
+
+    def main() -> None:
+        ping: Channel[int] = Channel()
+        pong: Channel[int] = Channel()
+
+        def ponger() -> None:
+            ids["pong_task"] = libtask9.curtask().id
+            for _ in range(n):
+                pong.send(ping.recv() + 1)
+
+        p = new_proc(ponger)
+        ids["ping_task"] = libtask9.curtask().id
+        ids["ping_proc"], ids["pong_proc"] = libtask9.curproc().id, p.id
+        for i in range(n):
+            ping.send(10 * i)
+            assert pong.recv() == 10 * i + 1
+        assert p.join(timeout=10)
+
+    events = record(main)
+    out = assert_valid(tt.to_chrome(events))
+    ping, pong = (ids["ping_proc"], ids["ping_task"]), (ids["pong_proc"], ids["pong_task"])
+    assert names(out, "process_name")[ping[0]] == f"proc {ping[0]}"
+    assert names(out, "process_name")[pong[0]] == f"proc {pong[0]}"
+    assert names(out, "thread_name")[ping] == f"task {ping[1]}"
+    assert names(out, "thread_name")[pong] == f"task {pong[1]}"
+    # Every message is one arrow from the sender's track to the receiver's, with its value.
+    pairs = flow_pairs(out, "libtask9.value")
+    assert len(pairs) == 2 * n
+    there = [(s["args"]["value"]) for s, f in pairs
+             if (s["pid"], s["tid"]) == ping and (f["pid"], f["tid"]) == pong]
+    back = [(s["args"]["value"]) for s, f in pairs
+            if (s["pid"], s["tid"]) == pong and (f["pid"], f["tid"]) == ping]
+    assert there == [10 * i for i in range(n)]
+    assert back == [10 * i + 1 for i in range(n)]
+    # Unbuffered: every transfer met a blocked partner, so each one ends a blocked slice.
+    ended = Counter(b["args"]["ended_by"].split()[0] for b in blocks(out))
+    assert ended == {"AltRendezvous": 2 * n}
+    assert out["otherData"]["events"] == len(events)
+
+
+def test_buffered_pipeline_arrows_cross_the_buffer_fifo() -> None:
+    n = 6
+    ids: dict[str, int] = {}
+
+    def main() -> None:
+        a: Channel[int] = Channel(2)
+        b: Channel[int] = Channel(2)
+
+        def producer() -> None:
+            ids["producer"] = libtask9.curtask().id
+            for i in range(n):
+                a.send(i)
+            a.close()
+
+        def doubler() -> None:
+            ids["doubler"] = libtask9.curtask().id
+            for v in a:
+                b.send(2 * v)
+            b.close()
+
+        ids["consumer"] = libtask9.curtask().id
+        ids["a"], ids["b"] = a.id, b.id
+        new_task(producer)
+        new_task(doubler)
+        assert list(b) == [2 * i for i in range(n)]
+
+    out = assert_valid(tt.to_chrome(record(main)))
+    pairs = flow_pairs(out, "libtask9.value")
+    hop1 = [(s["tid"], f["tid"], s["args"]["value"]) for s, f in pairs
+            if s["name"] == f"c{ids['a']}"]
+    hop2 = [(s["tid"], f["tid"], s["args"]["value"]) for s, f in pairs
+            if s["name"] == f"c{ids['b']}"]
+    assert hop1 == [(ids["producer"], ids["doubler"], i) for i in range(n)]
+    assert hop2 == [(ids["doubler"], ids["consumer"], 2 * i) for i in range(n)]
+    # The buffer-length counters stay within the capacity and end empty.
+    for c in ("a", "b"):
+        lens = [e["args"]["len"] for e in of(out, "C") if e["name"] == f"c{ids[c]} buffer"]
+        assert lens[0] == 0 and lens[-1] == 0 and max(lens) == 2 and min(lens) == 0
+    # The closes are arrows too, where they woke a blocked task.
+    for s, f in flow_pairs(out, "libtask9.close"):
+        assert (s["tid"], f["tid"]) in ((ids["producer"], ids["doubler"]),
+                                        (ids["doubler"], ids["consumer"]))
+
+
+def test_alt_with_a_timeout_blocks_until_the_task_runs_again() -> None:
+    ids: dict[str, int] = {}
+
+    def main() -> None:
+        c: Channel[int] = Channel()
+        ids["c"], ids["main"] = c.id, libtask9.curtask().id
+        idx, _ = alt(alt_recv(c), alt_recv(after(20)))  # nobody sends: the timer wins
+        assert idx == 1
+        assert not c.nbsend(0)  # AltNone: the main task runs again
+        sender = new_task(c.send, 7)  # now a partner arrives before a (long) timeout
+        idx, v = alt(alt_recv(c), alt_recv(after(60_000)))
+        assert (idx, v) == (0, 7)
+        ids["sender"] = sender.id
+
+    out = assert_valid(tt.to_chrome(record(main)))
+    first, second = blocks(out, ids["main"])
+    assert first["name"].startswith(f"AltBlock alt(recv c{ids['c']}, recv c")
+    assert "does not record" in first["args"]["ended_by"]  # the timer channel is untraced
+    nb = next(e for e in of(out, "X", "libtask9.op") if e["name"].startswith("AltNone"))
+    assert first["ts"] + first["dur"] == nb["ts"]  # it ends where the task runs again
+    assert second["args"]["ended_by"].startswith(f"AltRendezvous by t{ids['sender']}")
+    ((s, f),) = flow_pairs(out, "libtask9.value")
+    assert (s["tid"], f["tid"], s["args"]["value"]) == (ids["sender"], ids["main"], 7)
+    assert first["ts"] <= f["ts"] and second["ts"] < f["ts"] < second["ts"] + second["dur"]
+
+
+def test_close_wakes_blocked_receivers_with_arrows() -> None:
+    ids: dict[str, Any] = {}
+
+    def main() -> None:
+        c: Channel[int] = Channel()
+
+        def receiver() -> None:
+            with pytest.raises(ChannelClosed):
+                c.recv()
+
+        ids["receivers"] = [new_task(receiver).id for _ in range(3)]
+        ids["main"], ids["c"] = libtask9.curtask().id, c.id
+        yield_()  # the three receivers block
+        c.close()
+        yield_()
+
+    out = assert_valid(tt.to_chrome(record(main)))
+    pairs = flow_pairs(out, "libtask9.close")
+    assert [(s["tid"], f["tid"]) for s, f in pairs] == [
+        (ids["main"], r) for r in ids["receivers"]]
+    assert {s["name"] for s, _ in pairs} == {f"Close c{ids['c']}"}
+    for r in ids["receivers"]:
+        (b,) = blocks(out, r)
+        assert b["args"]["ended_by"].startswith(f"Close c{ids['c']} by t{ids['main']}")
+    assert flow_pairs(out, "libtask9.value") == []
+
+
+def test_kill_of_a_blocked_task_ends_its_block_with_an_arrow() -> None:
+    ids: dict[str, int] = {}
+
+    def main() -> None:
+        c: Channel[int] = Channel()
+        victim = new_task(c.recv)
+        early = new_task(c.recv)
+        early.kill()  # not started yet: KillPending, then Killed when it would run
+        yield_()  # the victim blocks
+        victim.kill()  # KillBlocked
+        yield_()
+        assert not c.nbsend(0)  # (an event of main's own: its track's proc is known)
+        ids["main"], ids["victim"], ids["early"] = libtask9.curtask().id, victim.id, early.id
+
+    out = assert_valid(tt.to_chrome(record(main)))
+    ((s, f),) = flow_pairs(out, "libtask9.kill")
+    assert (s["tid"], f["tid"]) == (ids["main"], ids["victim"])
+    (b,) = blocks(out, ids["victim"])
+    assert b["args"]["ended_by"].startswith(f"KillBlocked by t{ids['main']}")
+    ops = {e["name"]: e["tid"] for e in of(out, "X", "libtask9.op")}
+    assert ops[f"KillPending t{ids['early']}"] == ids["main"]  # on the killer's track
+    assert ops[f"KillBlocked t{ids['victim']}"] == ids["main"]
+    killed = [e for e in of(out, "i") if e["name"] == "Killed"]
+    assert [(e["tid"], e["s"]) for e in killed] == [(ids["early"], "t")]
+
+
+def test_kill_by_a_task_whose_proc_the_trace_does_not_show() -> None:
+    evs = [
+        {"seq": 0, "action": "AltBlock", "task": 2, "proc": 1, "ops": [["recv", 9]],
+         "vals": [None], "block": True, "index": -1, "value": None},
+        {"seq": 1, "action": "KillBlocked", "task": 2, "proc": 1, "by": 5},
+    ]
+    out = assert_valid(tt.to_chrome(evs))
+    (b,) = blocks(out)
+    assert b["args"]["ended_by"] == "KillBlocked by t5 (seq 1)"
+    assert [(e["name"], e["tid"]) for e in of(out, "i")] == [("KillBlocked", 2)]
+    assert flow_pairs(out, "libtask9.kill") == []
+
+
+# --------------------------------------------------------------------------- synthetic events
+
+# Events as the lifecycle tracing will add them: "t" (monotonic seconds), "run", and
+# actions this converter does not know.
+LIFECYCLE = [
+    {"seq": 10, "action": "RunStart", "task": None, "proc": None, "run": 7, "t": 100.0},
+    {"seq": 11, "action": "ProcCreate", "task": None, "proc": 1, "run": 7, "t": 100.00001,
+     "name": "main"},
+    {"seq": 12, "action": "TaskCreate", "task": 1, "proc": 1, "run": 7, "t": 100.00002,
+     "name": "main"},
+    {"seq": 13, "action": "ChanCreate", "task": None, "proc": None, "chan": 4, "cap": 0,
+     "run": 7, "t": 100.00003},
+    {"seq": 14, "action": "AltBlock", "task": 1, "proc": 1, "ops": [["recv", 4]],
+     "vals": [None], "block": True, "index": -1, "value": None, "run": 7, "t": 100.001},
+    {"seq": 15, "action": "TaskCreate", "task": 2, "proc": 1, "run": 7, "t": 100.001},
+    {"seq": 16, "action": "AltRendezvous", "task": 2, "proc": 1, "ops": [["send", 4]],
+     "vals": [42], "block": True, "index": 0, "value": None, "partner": 1, "pindex": 0,
+     "run": 7, "t": 100.003},
+    {"seq": 17, "action": "TaskExit", "task": 2, "proc": 1, "run": 7, "t": 100.0031},
+    {"seq": 18, "action": "ProcIdle", "task": None, "proc": 1, "run": 7, "t": 100.004},
+    {"seq": 19, "action": "SomethingNew", "task": 1, "proc": 1, "run": 7, "t": 100.005,
+     "payload": {"nested": [1, 2.5, None]}},
+    {"seq": 20, "action": "RunEnd", "task": None, "proc": None, "run": 7, "t": 100.01},
+]
+
+
+def test_lifecycle_events_t_and_run() -> None:
+    out = assert_valid(tt.to_chrome(LIFECYCLE))
+    runtime = max(e["pid"] for e in out["traceEvents"])
+    assert names(out, "process_name") == {1: "run 7 · proc 1 (main)",
+                                          runtime: "libtask9: channels and runtime"}
+    assert names(out, "thread_name") == {(1, 1): "task 1 (main)", (1, 2): "task 2"}
+    (b,) = blocks(out)
+    # "t" is used: microseconds since the first event.
+    assert (b["ts"], b["dur"]) == (1000.0, 2000.0 + tt.OP_SLICE_US)
+    assert b["args"]["ended_by"] == "AltRendezvous by t2 (seq 16)"
+    # Two events at the same "t" are kept 1 µs apart.
+    create2 = next(e for e in of(out, "i") if e["args"]["seq"] == 15)
+    assert create2["ts"] == 1001.0
+    inst = {e["name"]: (e["pid"], e["tid"], e["s"]) for e in of(out, "i")}
+    assert inst["RunStart"] == (runtime, runtime, "p")
+    assert inst["ProcCreate"] == (1, 1, "p")
+    assert inst["ProcIdle"] == (1, 1, "p")
+    assert inst["TaskExit"] == (1, 2, "t")
+    assert inst["SomethingNew"] == (1, 1, "t")
+    new = next(e for e in of(out, "i") if e["name"] == "SomethingNew")
+    assert new["args"]["payload"] == {"nested": [1, 2.5, None]}
+    assert "milliseconds" in tt.summary(LIFECYCLE)
+
+
+def test_summary_with_t_and_run() -> None:
+    text = tt.summary(LIFECYCLE)
+    assert text.splitlines()[:3] == [
+        "libtask9 trace: 11 events (seq 10..20), 1 proc, 2 tasks, 1 channel",
+        "runs: 7",
+        'time blocked: milliseconds, from the events\' "t"',
+    ]
+    assert "t1       1     0         1        1      2.000 ms  AltBlock 1" in text
+    assert text.rstrip().endswith(
+        "other events: ProcCreate 1, ProcIdle 1, RunEnd 1, RunStart 1, SomethingNew 1, "
+        "TaskCreate 2, TaskExit 1")
+
+
+def test_blocked_at_the_end_and_untraced_wake_by_a_later_event() -> None:
+    evs = [
+        {"seq": 0, "action": "AltBlock", "task": 1, "proc": 1, "ops": [["recv", 9]],
+         "vals": [None], "block": True, "index": -1, "value": None},
+        {"seq": 1, "action": "AltBlock", "task": 2, "proc": 1, "ops": [["recv", 8]],
+         "vals": [None], "block": True, "index": -1, "value": None},
+        {"seq": 5, "action": "TaskExit", "task": 1, "proc": 1},  # woken by a helper
+    ]
+    out = assert_valid(tt.to_chrome(evs))
+    b1, b2 = blocks(out)
+    assert (b1["tid"], b1["ts"], b1["dur"]) == (1, 0.0, 5.0)
+    assert (b2["tid"], b2["ts"], b2["args"]["ended_by"]) == (
+        2, 1.0, "still blocked at the end of the trace")
+    assert "still blocked at the end: t2 (recv c8, since seq 1)" in tt.summary(evs)
+
+
+def test_nothing_in_the_input_makes_it_fail() -> None:
+    garbage: list[Any] = [
+        {"action": 5},
+        {"seq": "x", "task": "y", "proc": -3},
+        "not an event",
+        {"action": "AltRendezvous", "task": 1, "partner": "?", "ops": "bad", "index": 0},
+        {"action": "AltRendezvous", "task": 1, "proc": 1, "partner": 2, "pindex": 0,
+         "ops": [["recv", 3]], "vals": [None], "index": 0, "value": {"a": float("nan")}},
+        {"action": "Close", "task": 2, "chan": 3, "woken": [[None], "x", [3], []]},
+        {"action": "AltBuffer", "task": 2, "ops": [["recv", 9]], "index": 0,
+         "value": object()},
+        {"action": "AltHandover", "task": 2, "ops": [["recv", 9]], "index": 0, "partner": 7},
+        {"action": "KillBlocked", "task": None, "by": 99},
+        {"action": "KillPending", "task": 4, "by": 1, "proc": 1},
+        {"action": "AltBlock", "task": 3, "ops": [["send"], None, ["recv", None]]},
+        {"action": "ChanCreate", "chan": "c", "cap": None},
+        {"action": "AltBlock", "task": None, "proc": None, "ops": []},
+        {"action": "AltNone", "task": 2, "ops": [["send", 1]] * 5, "index": -1},
+        {"seq": 3, "action": "ProcWake", "proc": 2, "t": float("inf")},
+    ]
+    out = assert_valid(tt.to_chrome(garbage))
+    assert any(e["name"].startswith("AltNone alt(send c1, send c1, send c1, +2)")
+               for e in out["traceEvents"])
+    assert isinstance(tt.summary(garbage), str)
+    assert_valid(tt.to_chrome([]))
+    assert tt.summary([]).startswith("libtask9 trace: 0 events, 0 procs, 0 tasks, 0 channels")
+
+
+def test_the_checker_catches_broken_timelines() -> None:
+    """``check_chrome_trace`` is the oracle above: make sure it can say no."""
+    meta = [{"name": "process_name", "ph": "M", "pid": 1, "tid": 1, "args": {"name": "p"}},
+            {"name": "thread_name", "ph": "M", "pid": 1, "tid": 1, "args": {"name": "t"}}]
+
+    def x(ts: float, dur: float) -> dict[str, Any]:
+        return {"name": "x", "ph": "X", "ts": ts, "dur": dur, "pid": 1, "tid": 1}
+
+    def fl(ph: str, ts: float, fid: int = 1, cat: str = "c") -> dict[str, Any]:
+        return {"name": "v", "cat": cat, "ph": ph, "id": fid, "ts": ts, "pid": 1, "tid": 1,
+                "bp": "e"}
+
+    def check(evs: list[dict[str, Any]]) -> str:
+        return "\n".join(check_chrome_trace({"traceEvents": meta + evs}))
+
+    assert check([x(0, 4), fl("s", 0.5), x(1, 1), fl("f", 1.5)]) == ""
+    assert "overlaps" in check([x(0, 2), x(1, 2)])
+    assert "goes back" in check([x(2, 1), x(0, 1)])
+    assert "1 start(s) and 0 end(s)" in check([x(0, 4), fl("s", 1)])
+    assert "disagree on cat" in check([x(0, 4), fl("s", 1), fl("f", 2, cat="d")])
+    assert "binds to no slice" in check([x(0, 1), fl("s", 0.5), fl("f", 3)])
+    assert "ends at" in check([x(0, 4), fl("s", 2), fl("f", 1)])
+    assert "missing ['dur']" in check([{"name": "x", "ph": "X", "ts": 0, "pid": 1, "tid": 1}])
+    assert "B without E" in check([{"name": "b", "ph": "B", "ts": 0, "pid": 1, "tid": 1}])
+    assert "no thread_name" in check([{**x(0, 1), "tid": 2}])
+    assert "no process_name" in check([{**x(0, 1), "pid": 2}])
+    assert "not strict JSON" in check([{**x(0, 1), "args": {"v": float("nan")}}])
+
+
+# --------------------------------------------------------------------------- the command
+
+
+SUMMARY_PROGRAM = textwrap.dedent("""
+    import sys
+    from libtask9 import (Channel, ChannelClosed, Runner, TraceRecorder, alt, alt_recv,
+                          alt_send, new_task, tracing)
+
+    def main():
+        jobs = Channel(2)
+        results = Channel()
+        spare = Channel(1)
+
+        def worker():
+            for j in jobs:
+                results.send(j * j)
+            results.close()
+
+        new_task(worker)
+        for j in range(3):
+            jobs.send(j)
+        jobs.close()
+        assert list(results) == [0, 1, 4]
+        try:  # both cases are ready: the seeded choice picks one
+            alt(alt_recv(jobs), alt_send(spare, 9))
+        except ChannelClosed:
+            pass
+
+    with open(sys.argv[1], "w") as f, tracing(TraceRecorder(f)):
+        Runner(seed=1).run(main)
+""")
+
+# One proc, deterministic (hand-checked against the events): tasks t1 (main) and t2
+# (worker), channels c1 (jobs, cap 2), c2 (results), c3 (spare, cap 1).  main buffers 0
+# and 1 and blocks sending 2 (seq 5) until the worker takes 0 (AltHandover, seq 6); each
+# result is a rendezvous, the worker blocking on c2 twice (2 + 1 steps) and main twice
+# (2 + 2 steps) before the Close of c2 wakes it; the seeded alt picks the closed case.
+SUMMARY_EXPECTED = "\n".join([
+    "libtask9 trace: 20 events (seq 0..19), 1 proc, 2 tasks, 3 channels",
+    'time blocked: seq steps (the events carry no "t")',
+    "",
+    "channel  cap  sent  delivered  blocked  time blocked  operations by action",
+    "c1         2     3          3        1        1 step  "
+    "AltBuffer 4, AltHandover 1, AltClosed 2, AltBlock 1, Close 1",
+    "c2         0     3          3        4       7 steps  AltRendezvous 3, AltBlock 4, Close 1",
+    "c3         1     0          0        0       0 steps  -",
+    "",
+    "task  proc  sent  received  blocked  time blocked  operations by action",
+    "t1       1     3         3        3       5 steps  "
+    "AltBuffer 2, AltRendezvous 2, AltClosed 1, AltBlock 3, Close 1",
+    "t2       1     3         3        2       3 steps  "
+    "AltBuffer 2, AltRendezvous 1, AltHandover 1, AltClosed 1, AltBlock 2, Close 1",
+    "",
+])
+
+
+def test_summary_of_a_small_deterministic_program(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    prog, raw, trace = tmp_path / "prog.py", tmp_path / "raw.ndjson", tmp_path / "t.ndjson"
+    prog.write_text(SUMMARY_PROGRAM)
+    # A fresh interpreter: task, proc and channel ids start at 1.
+    subprocess.run([sys.executable, str(prog), str(raw)], check=True, timeout=60, cwd=ROOT)
+    # Only the channel-level events of docs/CONTRACT.md, without "t" and "run": the
+    # lifecycle events and wall-clock times of newer traces would vary the counts.
+    events = [{k: v for k, v in e.items() if k not in ("t", "run")}
+              for e in tt.read_events(raw) if e.get("action") in tt.CONTRACT_ACTIONS]
+    with open(trace, "w") as f:
+        f.write(json.dumps({"format": "libtask9-trace", "version": 1}) + "\n")
+        f.writelines(json.dumps(e) + "\n" for e in events)
+    assert tt.main([str(trace), "--summary"]) == 0
+    assert capsys.readouterr().out == SUMMARY_EXPECTED
+
+
+def test_command_line(tmp_path: Path) -> None:
+    trace, out = tmp_path / "t.ndjson", tmp_path / "t.json"
+    with open(trace, "w") as f, tracing(TraceRecorder(f)):
+        def main() -> None:
+            c: Channel[int] = Channel(1)
+            c.send(1)
+            c.recv()
+
+        Runner().run(main)
+    with open(trace, "a") as f:
+        f.write('{"seq": 99, "action": "AltBuf')  # a program that died mid-line
+    r = subprocess.run([sys.executable, "-m", "libtask9.trace", str(trace), "-o", str(out),
+                        "--summary"], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                       check=True)
+    assert "ignored a truncated last line" in r.stderr
+    assert r.stdout.startswith("libtask9 trace: 3 events")
+    obj = assert_valid(json.loads(out.read_text()))
+    assert len(flow_pairs(obj, "libtask9.value")) == 1
+
+    not_trace = tmp_path / "x.ndjson"
+    not_trace.write_text('{"hello": 1}\n')
+    r = subprocess.run([sys.executable, "-m", "libtask9.trace", str(not_trace), "-o", "-"],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 2 and "not a libtask9 trace" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "libtask9.trace", str(trace)],
+                       capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert r.returncode == 2 and "nothing to do" in r.stderr
+
+
+def test_read_events_is_strict_only_where_it_must_be() -> None:
+    head = '{"format": "libtask9-trace", "version": 2}\n'
+    notes: list[str] = []
+    evs = tt.read_events(io.StringIO(head + '\n{"seq": 0, "action": "X"}\n[1]\n'), notes)
+    assert evs == [{"seq": 0, "action": "X"}]
+    assert len(notes) == 2 and "version 2" in notes[0] and "list" in notes[1]
+    with pytest.raises(tt.TraceReadError, match="line 2: malformed JSON"):
+        tt.read_events(io.StringIO(head + "{oops\n{}\n"))
+    with pytest.raises(tt.TraceReadError, match="no libtask9 trace header"):
+        tt.read_events(io.StringIO(""))
+
+
+def test_the_example_program_and_its_picture(tmp_path: Path) -> None:
+    trace = tmp_path / "ex.ndjson"
+    r = subprocess.run([sys.executable, str(ROOT / "examples" / "trace_timeline.py"),
+                        str(trace)], capture_output=True, text=True, timeout=60, check=True)
+    assert r.stdout.strip() == "6"  # sum of the jobs 0..3
+    out = assert_valid(tt.to_chrome(tt.read_events(trace)))
+    cats = Counter(e["cat"] for e in of(out, "s"))
+    # 3 pings + 3 pongs + 4 jobs; the close of the jobs channel may find main blocked
+    # or not; one kill.
+    assert cats["libtask9.value"] == 10 and cats["libtask9.kill"] == 1
+    assert len({e["pid"] for e in of(out, "X")}) == 2
+
+    pytest.importorskip("matplotlib")
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import draw_trace_timeline
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    png = tmp_path / "t.png"
+    draw_trace_timeline.draw(out, png, "test")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
