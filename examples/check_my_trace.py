@@ -1,6 +1,6 @@
 """Recipe: record your own program's channel trace and check it against the oracle.
 
-    python examples/check_my_trace.py [trace.ndjson]
+Run it: ``python examples/check_my_trace.py [trace.ndjson]``.
 
 ``libtask9.tracing()`` installs a recorder that receives one event per channel action
 (``AltBuffer``, ``AltRendezvous``, ``Close``, ``KillBlocked``, ...) at the moment it
@@ -76,7 +76,8 @@ def program() -> tuple[list[int], list[int]]:
     got_evens = list(evens)
     with contextlib.suppress(ChannelClosed):
         evens.close()  # a second close raises ChannelClosed (the CloseClosed action)
-    relay_proc.join(timeout=10.0)
+    if not relay_proc.join(timeout=10.0):  # wait for the other proc before returning
+        raise RuntimeError("the relay proc did not finish")
     return got_evens, got_odds
 
 

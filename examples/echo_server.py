@@ -1,6 +1,6 @@
 """Recipe: a TCP echo server on IOProcs, with its loopback clients in the same program.
 
-    python examples/echo_server.py [nclients]
+Run it: ``python examples/echo_server.py [nclients]``.
 
 A blocking system call (``accept``, ``recv``, ``connect``) would block the whole proc:
 every task in it would stop.  An :class:`~libtask9.IOProc` runs such calls on a helper

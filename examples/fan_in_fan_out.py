@@ -1,6 +1,6 @@
 """Recipe: fan-out to several workers, fan-in of their outputs with alt and nil cases.
 
-    python examples/fan_in_fan_out.py
+Run it: ``python examples/fan_in_fan_out.py``.
 
 * **Fan-out.**  Several workers receive from *one* channel.  Each value is received by
   exactly one of them (blocked receivers are served first come, first served), so the

@@ -1,6 +1,6 @@
 """Recipe: graceful shutdown -- one close stops every task, every ``finally`` runs.
 
-    python examples/graceful_shutdown.py
+Run it: ``python examples/graceful_shutdown.py``.
 
 Closing a channel wakes *every* task blocked on it, and a closed channel stays ready
 forever, so a ``stop`` channel that nobody ever sends on is a broadcast: each service

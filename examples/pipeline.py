@@ -1,6 +1,6 @@
 """Recipe: a pipeline whose stages shut each other down by closing channels.
 
-    python examples/pipeline.py
+Run it: ``python examples/pipeline.py``.
 
 A pipeline is a chain of stages connected by channels; each stage receives from the
 channel on its left and sends to the channel on its right.  Closing is how a stage says

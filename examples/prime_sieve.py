@@ -1,6 +1,6 @@
 """Recipe: the concurrent prime sieve (Doug McIlroy's, as in Plan 9's and Go's examples).
 
-    python examples/prime_sieve.py [nprimes]
+Run it: ``python examples/prime_sieve.py [nprimes]``.
 
 A generator task sends 2, 3, 4, ... on a channel.  The main task receives the first
 number, which is prime, prints it, and starts a filter task that passes on only the

@@ -1,6 +1,6 @@
 """Recipe: timeouts with ``alt`` and ``after``, and one deadline for a whole request.
 
-    python examples/timeouts.py
+Run it: ``python examples/timeouts.py``.
 
 ``after(ms)`` returns a channel that receives the time once, ``ms`` milliseconds from
 now.  Put it in an ``alt`` next to the operation you wait for, and whichever is ready

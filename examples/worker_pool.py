@@ -1,6 +1,6 @@
 """Recipe: a pool of worker procs (OS threads); results collected, workers joined.
 
-    python examples/worker_pool.py [nworkers] [njobs]
+Run it: ``python examples/worker_pool.py [nworkers] [njobs]``.
 
 Each worker is a *proc*: an OS thread with its own scheduler, started by ``new_proc``.
 All of them receive jobs from one buffered channel and send results on another; a
@@ -11,9 +11,9 @@ from a task, blocks only that task.
 
 Two rules this recipe follows:
 
-* **Join your procs.**  Procs are daemon threads: when ``run(main)`` ends, nothing waits
-  for the other procs (and they are killed), so ``main`` must wait for what it needs --
-  on a channel, or with ``Proc.join`` -- before it returns.
+* **Join your procs.**  Procs are daemon threads: ``run(main)`` does not wait for the
+  other procs, and whatever they are still doing when it ends is cut short.  So ``main``
+  waits for what it needs -- on a channel, or with ``Proc.join`` -- before it returns.
 * **An exception in a worker is data.**  A worker catches the failure of one job and
   sends it back as a result, so one bad job neither kills the worker nor leaves the
   collector waiting for a result that never comes.  (An exception escaping a proc's

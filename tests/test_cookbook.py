@@ -131,6 +131,47 @@ def test_check_my_trace(tmp_path: Path) -> None:
     assert header == '{"format": "libtask9-trace", "version": 1}'
 
 
+# Runs an example with libtask9.run wrapped: when run() returns, no other proc may still
+# be registered.  That is what makes a recipe correct whether run() leaves the other
+# procs running (daemon threads) or stops them: it joined them, or waited on channels
+# for everything it needed, before its main task returned.
+_NO_PROC_LEFT = """
+import runpy, sys, threading
+import libtask9
+from libtask9 import _sched
+
+real_run = libtask9.run
+
+def checked_run(*args, **kwargs):
+    try:
+        return real_run(*args, **kwargs)
+    finally:
+        with _sched.chanlock:
+            left = list(_sched.world.procs)
+        alive = [t.name for t in threading.enumerate() if t.name.startswith("libtask9-proc")]
+        if left or alive:
+            print(f"procs outlived run(): {left} {alive}", file=sys.stderr)
+            sys.exit(3)
+
+libtask9.run = checked_run
+path = sys.argv[1]
+sys.argv = sys.argv[1:]
+runpy.run_path(path, run_name="__main__")
+"""
+
+_ARGS = {"accept_timeout.py": ["0", "50"], "echo_server.py": ["4"], "worker_pool.py": ["3", "9"]}
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)
+def test_no_proc_outlives_run(path: Path, tmp_path: Path) -> None:
+    args = _ARGS.get(path.name, [])
+    if path.name == "check_my_trace.py":
+        args = [str(tmp_path / "trace.ndjson")]
+    proc = subprocess.run([sys.executable, "-c", _NO_PROC_LEFT, str(path), *args],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    assert proc.returncode == 0, f"{path.name}:\n{proc.stdout}\n{proc.stderr}"
+
+
 # The recipes every test above covers, and the seed's example (tests/test_examples.py).
 COVERED = {"pipeline.py", "fan_in_fan_out.py", "worker_pool.py", "graceful_shutdown.py",
            "timeouts.py", "echo_server.py", "prime_sieve.py", "check_my_trace.py",
