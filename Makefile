@@ -34,7 +34,7 @@ check-trace: $(STAMP)
 	$(PY) -m stress check-trace --count 2
 
 lint: $(STAMP)
-	$(PY) -m ruff check libtask9 tests examples bench stress spec tools
+	$(PY) -m ruff check libtask9 tests examples bench stress spec tools docs/site
 	$(PY) -m mypy --strict libtask9
 
 ## test: the whole pytest suite (unit, Hypothesis stateful with the CI budget, oracle vs TLC)

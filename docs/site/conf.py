@@ -20,8 +20,6 @@ sys.path.insert(0, str(ROOT / "examples"))
 import libtask9  # noqa: E402
 
 project = "libtask9"
-author = "the libtask9 authors"
-copyright = "libtask9 authors"  # noqa: A001
 release = libtask9.__version__
 version = release
 
