@@ -9,7 +9,7 @@ DURATION ?= 120
 SEED     ?=
 
 .PHONY: all venv check check-full spec check-trace test test-all lint fuzz stress \
-        bench bench-quick bench-plot clean compiled test-compiled
+        bench bench-quick bench-plot clean compiled test-compiled docs
 
 all: check test
 
@@ -34,7 +34,7 @@ check-trace: $(STAMP)
 	$(PY) -m stress check-trace --count 2
 
 lint: $(STAMP)
-	$(PY) -m ruff check libtask9 tests examples bench stress spec tools
+	$(PY) -m ruff check libtask9 tests examples bench stress spec tools docs/site
 	$(PY) -m mypy --strict libtask9
 
 ## test: the whole pytest suite (unit, Hypothesis stateful with the CI budget, oracle vs TLC)
@@ -71,6 +71,18 @@ bench-quick: $(STAMP)
 bench-plot: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) -m bench plot
+
+## docs: the HTML docs site in build/docs (Sphinx + MyST, sources in docs/site; see
+## docs/README-docs.md): API reference from the docstrings, README, CONTRACT, spec
+## README and the cookbook.  Always a clean build; any warning fails it.
+$(VENV)/.docs-installed: $(STAMP) pyproject.toml
+	$(PY) -m pip install --quiet -e '.[docs]'
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	rm -rf build/docs
+	$(PY) -m sphinx -W --keep-going -q -b html docs/site build/docs
+	@echo "docs: build/docs/index.html"
 
 ## compiled: the optional compiled core (mypyc) in build/mypyc; use it with PYTHONPATH=build/mypyc
 compiled: $(STAMP)
