@@ -61,7 +61,7 @@ __all__ = [
 ]
 
 TRACE_FORMAT = "libtask9-trace"
-KNOWN_VERSION = 1
+KNOWN_VERSION = 2
 
 ALT_ACTIONS = ("AltBuffer", "AltRendezvous", "AltHandover", "AltClosed", "AltBlock", "AltNone")
 CLOSE_ACTIONS = ("Close", "CloseClosed")

@@ -128,7 +128,7 @@ def test_check_my_trace(tmp_path: Path) -> None:
                         r"the spec says \d \(buf\[\d+\] = .*\)", out[5]), out[5]
     assert len(out) == 6
     header = trace.read_text().split("\n", 1)[0]
-    assert header == '{"format": "libtask9-trace", "version": 1}'
+    assert header == '{"format": "libtask9-trace", "version": 2}'
 
 
 # Runs an example with libtask9.run wrapped: when run() returns, no other proc may still
@@ -138,7 +138,7 @@ def test_check_my_trace(tmp_path: Path) -> None:
 _NO_PROC_LEFT = """
 import runpy, sys, threading
 import libtask9
-from libtask9 import _sched
+from libtask9 import _world
 
 real_run = libtask9.run
 
@@ -146,8 +146,7 @@ def checked_run(*args, **kwargs):
     try:
         return real_run(*args, **kwargs)
     finally:
-        with _sched.chanlock:
-            left = list(_sched.world.procs)
+        left = _world.live_worlds()
         alive = [t.name for t in threading.enumerate() if t.name.startswith("libtask9-proc")]
         if left or alive:
             print(f"procs outlived run(): {left} {alive}", file=sys.stderr)
@@ -165,17 +164,18 @@ _ARGS = {"accept_timeout.py": ["0", "50"], "echo_server.py": ["4"], "worker_pool
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.py")), ids=lambda p: p.name)
 def test_no_proc_outlives_run(path: Path, tmp_path: Path) -> None:
     args = _ARGS.get(path.name, [])
-    if path.name == "check_my_trace.py":
+    if path.name in ("check_my_trace.py", "trace_timeline.py"):
         args = [str(tmp_path / "trace.ndjson")]
     proc = subprocess.run([sys.executable, "-c", _NO_PROC_LEFT, str(path), *args],
                           capture_output=True, text=True, timeout=TIMEOUT)
     assert proc.returncode == 0, f"{path.name}:\n{proc.stdout}\n{proc.stderr}"
 
 
-# The recipes every test above covers, and the seed's example (tests/test_examples.py).
+# The recipes every test above covers, the seed's example (tests/test_examples.py) and the
+# timeline example (tests/test_trace_timeline.py).
 COVERED = {"pipeline.py", "fan_in_fan_out.py", "worker_pool.py", "graceful_shutdown.py",
            "timeouts.py", "echo_server.py", "prime_sieve.py", "check_my_trace.py",
-           "accept_timeout.py"}
+           "accept_timeout.py", "trace_timeline.py"}
 
 
 def test_every_example_is_tested() -> None:

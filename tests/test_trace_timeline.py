@@ -269,8 +269,9 @@ def test_pingpong_across_two_procs_is_arrows_between_the_two_tracks() -> None:
     events = record(main)
     out = assert_valid(tt.to_chrome(events))
     ping, pong = (ids["ping_proc"], ids["ping_task"]), (ids["pong_proc"], ids["pong_task"])
-    assert names(out, "process_name")[ping[0]] == f"proc {ping[0]}"
-    assert names(out, "process_name")[pong[0]] == f"proc {pong[0]}"
+    run_id = events[0]["run"]  # one run: both procs are named as its procs
+    assert names(out, "process_name")[ping[0]] == f"run {run_id} · proc {ping[0]}"
+    assert names(out, "process_name")[pong[0]] == f"run {run_id} · proc {pong[0]}"
     assert names(out, "thread_name")[ping] == f"task {ping[1]}"
     assert names(out, "thread_name")[pong] == f"task {pong[1]}"
     # Every message is one arrow from the sender's track to the receiver's, with its value.
@@ -626,6 +627,8 @@ def test_summary_of_a_small_deterministic_program(tmp_path: Path,
     # lifecycle events and wall-clock times of newer traces would vary the counts.
     events = [{k: v for k, v in e.items() if k not in ("t", "run")}
               for e in tt.read_events(raw) if e.get("action") in tt.CONTRACT_ACTIONS]
+    for i, e in enumerate(events):  # numbered as if the channel events were all there is
+        e["seq"] = i
     with open(trace, "w") as f:
         f.write(json.dumps({"format": "libtask9-trace", "version": 1}) + "\n")
         f.writelines(json.dumps(e) + "\n" for e in events)
@@ -648,7 +651,8 @@ def test_command_line(tmp_path: Path) -> None:
                         "--summary"], capture_output=True, text=True, timeout=60, cwd=ROOT,
                        check=True)
     assert "ignored a truncated last line" in r.stderr
-    assert r.stdout.startswith("libtask9 trace: 3 events")
+    assert r.stdout.startswith("libtask9 trace: ")
+    assert "AltBuffer 2" in r.stdout and "RunStart 1" in r.stdout
     obj = assert_valid(json.loads(out.read_text()))
     assert len(flow_pairs(obj, "libtask9.value")) == 1
 
@@ -663,11 +667,11 @@ def test_command_line(tmp_path: Path) -> None:
 
 
 def test_read_events_is_strict_only_where_it_must_be() -> None:
-    head = '{"format": "libtask9-trace", "version": 2}\n'
+    head = '{"format": "libtask9-trace", "version": 3}\n'
     notes: list[str] = []
     evs = tt.read_events(io.StringIO(head + '\n{"seq": 0, "action": "X"}\n[1]\n'), notes)
     assert evs == [{"seq": 0, "action": "X"}]
-    assert len(notes) == 2 and "version 2" in notes[0] and "list" in notes[1]
+    assert len(notes) == 2 and "version 3" in notes[0] and "list" in notes[1]
     with pytest.raises(tt.TraceReadError, match="line 2: malformed JSON"):
         tt.read_events(io.StringIO(head + "{oops\n{}\n"))
     with pytest.raises(tt.TraceReadError, match="no libtask9 trace header"):
