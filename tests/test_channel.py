@@ -218,3 +218,25 @@ def test_statistics_and_repr() -> None:
         c.check_invariants()
 
     run(main)
+
+
+@pytest.mark.parametrize("cap", [1, 2, 3])
+def test_untraced_recv_from_a_full_buffer_hands_over_the_blocked_sender(cap: int) -> None:
+    """The inline recv path (no tracer): taking from a full buffer while a sender is
+    blocked appends that sender's value in the same step (AltHandover) and readies it."""
+
+    def main() -> tuple[list[int], int, bool]:
+        ch: Channel[int] = Channel(cap)
+        for i in range(cap):
+            ch.send(i)
+        sender = new_task(ch.send, 100)
+        yield_()
+        assert sender.state == "blocked"
+        first = ch.recv()
+        refilled = len(ch)
+        ready = sender.state in ("runnable", "done")
+        rest = [ch.recv() for _ in range(cap)]
+        return [first, *rest], refilled, ready
+
+    got, refilled, ready = run(main)
+    assert got == [*range(cap), 100] and refilled == cap and ready

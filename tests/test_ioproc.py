@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -162,3 +163,34 @@ def test_misuse() -> None:
 
     run(main)
     assert io.join(5)
+
+
+def test_an_iocall_raising_a_base_exception_reaches_its_caller_and_the_helper_lives() -> None:
+    """SystemExit / KeyboardInterrupt raised by the call are the caller's (re-raised in
+    the calling task); the helper thread survives and serves the next call."""
+
+    def main() -> list[str]:
+        seen = []
+        with IOProc("io") as io:
+            for exc in (SystemExit(3), KeyboardInterrupt()):
+                def boom(e: BaseException = exc) -> None:
+                    raise e
+
+                try:
+                    io.iocall(boom)
+                except (SystemExit, KeyboardInterrupt) as e:
+                    seen.append(type(e).__name__)
+            seen.append(str(io.iocall(lambda: "alive")))
+        return seen
+
+    assert run(main) == ["SystemExit", "KeyboardInterrupt", "alive"]
+
+
+def test_an_uncaught_base_exception_from_an_iocall_ends_the_run() -> None:
+    def main() -> None:
+        with IOProc("io") as io:
+            io.iocall(sys.exit, 4)
+
+    with pytest.raises(SystemExit) as ei:
+        run(main)
+    assert ei.value.code == 4

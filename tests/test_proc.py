@@ -177,3 +177,25 @@ def test_join_from_a_task_racing_the_proc_exit_never_hangs() -> None:
         return n
 
     assert run(main) == 200
+
+
+def test_join_timeout_from_a_task_is_in_seconds() -> None:
+    """join(timeout) from a task: never returns False before ``timeout`` seconds, and
+    returns True for a proc that ends well within it (a wrong unit -- ms for s, or the
+    reverse -- fails one of the two)."""
+    import time
+
+    def main() -> tuple[bool, float, bool]:
+        gate: Channel[None] = Channel()
+        p = new_proc(gate.recv)
+        t0 = time.monotonic()
+        early = p.join(timeout=0.1)
+        waited = time.monotonic() - t0
+        q = new_proc(time.sleep, 0.2)  # ends after 0.2 s, well within 5 s
+        late = q.join(timeout=5)
+        gate.send(None)
+        assert p.join()
+        return early, waited, late
+
+    early, waited, late = run(main)
+    assert early is False and waited >= 0.1 - 1e-3 and late is True

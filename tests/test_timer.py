@@ -247,3 +247,29 @@ def test_a_dropped_timer_channel_is_collected_and_no_longer_pending() -> None:
 
     with pytest.raises(Deadlock):
         run(main)
+
+
+def test_a_batch_of_nearly_due_timers_never_fires_early() -> None:
+    """Many timers with deadlines 0.25 ms apart, armed together: each fires no earlier
+    than its own deadline (a heap that fired "nearly due" entries in one batch, or a proc
+    that woke a little early and fired everything close, would deliver some early)."""
+    n = 40
+
+    def main() -> list[tuple[float, float]]:
+        t0 = time.monotonic()
+        chans = [(t0 + (2 + i * 0.25) / 1000.0, after(2 + i * 0.25)) for i in range(n)]
+        sleepers: Channel[tuple[float, float]] = Channel(n)
+
+        def sleeper(ms: float) -> None:
+            start = time.monotonic()
+            sleep(ms)
+            sleepers.send((start + ms / 1000.0, time.monotonic()))
+
+        for i in range(n):
+            new_task(sleeper, 2 + i * 0.25)
+        got = [(deadline, c.recv()) for deadline, c in chans]
+        got += [sleepers.recv() for _ in range(n)]
+        return got
+
+    for deadline, fired in run(main):
+        assert fired >= deadline - 1e-6, f"fired {1000 * (deadline - fired):.3f} ms early"
