@@ -11,8 +11,8 @@ from a task, blocks only that task.
 
 Two rules this recipe follows:
 
-* **Join your procs.**  Procs are daemon threads: ``run(main)`` does not wait for the
-  other procs, and whatever they are still doing when it ends is cut short.  So ``main``
+* **Join your procs.**  When main's proc is done, ``run(main)`` unwinds the procs still
+  running (``TaskKilled``), so whatever they are still doing is cut short.  So ``main``
   waits for what it needs -- on a channel, or with ``Proc.join`` -- before it returns.
 * **An exception in a worker is data.**  A worker catches the failure of one job and
   sends it back as a result, so one bad job neither kills the worker nor leaves the

@@ -10,11 +10,12 @@ alt rules are specified in ``spec/Channels.tla``, the lifecycle of procs and run
 
 The runtime's modules import one way only (a test checks it): ``errors``, ``_trace`` ->
 ``_timerheap`` -> ``_world`` -> ``_task`` -> ``_sched`` -> ``_chan`` -> ``_timer``,
-``_ioproc`` -> ``_run`` -> this package.
+``_ioproc`` -> ``_scope``, ``_group`` -> ``_run`` -> this package.
 """
 
 from . import _chan, _world  # noqa: F401  (libtask9._world: live_worlds() for tests)
 from ._chan import Channel, ChannelStatistics, Op, alt, alt_recv, alt_send
+from ._group import TaskGroup
 from ._ioproc import IOProc
 from ._run import Runner, run
 from ._sched import (
@@ -26,6 +27,7 @@ from ._sched import (
     set_excepthook,
     yield_,
 )
+from ._scope import move_on_after, timeout
 from ._task import Task
 from ._timer import (
     MIN_TICKER_PERIOD,
@@ -42,6 +44,7 @@ from ._timer import (
 )
 from ._trace import TraceRecorder, get_tracer, set_tracer, tracing
 from .errors import (
+    Cancelled,
     ChannelClosed,
     Deadlock,
     InternalError,
@@ -49,6 +52,7 @@ from .errors import (
     Libtask9Error,
     NotInTask,
     TaskKilled,
+    Timeout,
     WrongProc,
     WrongRun,
 )
@@ -65,6 +69,7 @@ COMPILED: bool = str(_chan.__file__).endswith((".so", ".pyd"))
 __all__ = [
     "COMPILED",
     "MIN_TICKER_PERIOD",
+    "Cancelled",
     "Channel",
     "ChannelClosed",
     "ChannelStatistics",
@@ -82,8 +87,10 @@ __all__ = [
     "Runner",
     "Second",
     "Task",
+    "TaskGroup",
     "TaskKilled",
     "Ticker",
+    "Timeout",
     "Timer",
     "TraceRecorder",
     "WrongProc",
@@ -96,6 +103,7 @@ __all__ = [
     "curtask",
     "get_tracer",
     "init_timers",
+    "move_on_after",
     "new_proc",
     "new_task",
     "run",
@@ -103,6 +111,7 @@ __all__ = [
     "set_tracer",
     "sleep",
     "tick",
+    "timeout",
     "tracing",
     "yield_",
     "yieldtask",

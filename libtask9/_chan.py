@@ -159,8 +159,10 @@ class _Waiter(Blocker):
 
     def describe(self) -> str:
         if self.kind != "alt":
-            return f"blocked in {self.kind}" + (f" on {self.chan!r}" if self.chan else "")
-        cases = ", ".join(f"{w.dir} {w.chan!r}" for w in self.cases() if w.chan) or "no cases"
+            on = f" on {self.chan!r}" if self.chan is not None else ""
+            return f"blocked in {self.kind}{on}"
+        cases = ", ".join(f"{w.dir} {w.chan!r}" for w in self.cases()
+                          if w.chan is not None) or "no cases"
         return f"blocked in alt({cases})"
 
 

@@ -47,6 +47,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Final
 
 import greenlet
+from mypy_extensions import mypyc_attr
 
 from . import _trace
 from ._task import BLOCKED, DONE, RUNNABLE, RUNNING, Task
@@ -109,6 +110,24 @@ def delay_seconds(value: object, what: str, scale: float) -> float | None:
 def timeout_seconds(timeout: object, what: str) -> float | None:
     """A ``timeout=`` argument in seconds (None or inf: wait for ever)."""
     return None if timeout is None else delay_seconds(timeout, what, 1.0)
+
+
+# -- owners of tasks ----------------------------------------------------------------------
+
+
+# allow_interpreted_subclasses: TaskGroup (not compiled) subclasses it.
+@mypyc_attr(allow_interpreted_subclasses=True)
+class TaskOwner:
+    """What owns the outcome of some tasks (a ``TaskGroup``): told, in the critical
+    section in which a member ends (TaskExit), that it ended; it takes the member's
+    exception (the excepthook never sees it).  ``cancelled``: tasks spawned into it
+    start with a pending kill."""
+
+    cancelled = False
+
+    def task_exited_locked(self, t: Task) -> None:
+        """``t`` (a member) is done; its ``_exc`` is its exception or None."""
+        raise NotImplementedError
 
 
 # -- wait records ------------------------------------------------------------------------
@@ -391,7 +410,7 @@ class Proc:
     # -- tasks ---------------------------------------------------------------------------
 
     def _spawn(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-               name: str | None = None) -> Task:
+               name: str | None = None, owner: TaskOwner | None = None) -> Task:
         if not callable(fn):
             raise TypeError(f"new_task() needs a callable, got {fn!r}")
         t = Task(self, fn, args, kwargs, name)
@@ -401,6 +420,10 @@ class Proc:
             if _trace.tracer is not None:
                 by = current_task_or_none()
                 _trace.task_create(self.world.id, self.id, t.id, None if by is None else by.id)
+            if owner is not None:
+                t._owner = owner
+                if owner.cancelled:  # a cancelled group's new member starts killed
+                    kill_task_locked(t, traced=True, force=False, reason="group")
         finally:
             chanlock.release()
         self.runq.append(t)
@@ -451,7 +474,7 @@ class Proc:
         if not isinstance(e, Exception):  # SystemExit, KeyboardInterrupt: end the run
             if self._fatal is None:
                 self._fatal = e
-        elif t is not self._main_task:
+        elif t is not self._main_task and t._owner is None:  # (an owner takes it)
             fatal = _report(t, e)
             if fatal is not None and self._fatal is None:
                 self._fatal = fatal
@@ -464,6 +487,8 @@ class Proc:
             t._state = DONE
             self._tasks.discard(t)
             woken = wake_joiners_locked(t._joiners)
+            if t._owner is not None:
+                t._owner.task_exited_locked(t)
             if _trace.tracer is not None:
                 _trace.task_exit(self.world.id, self.id, t.id, woken)
         finally:
@@ -472,11 +497,11 @@ class Proc:
     # -- the scheduler loop --------------------------------------------------------------
 
     def _start(self, fn: Callable[..., Any], args: tuple[Any, ...],
-               kwargs: dict[str, Any], name: str) -> None:
+               kwargs: dict[str, Any], name: str, owner: TaskOwner | None = None) -> None:
         """ProcStart: bind the calling thread and create the first task."""
         self._bind()
         self._looping = True
-        self._main_task = self._spawn(fn, args, kwargs, name=name)
+        self._main_task = self._spawn(fn, args, kwargs, name=name, owner=owner)
         if _trace.tracer is not None:
             with chanlock:
                 _trace.proc_start(self.world.id, self.id, self._main_task.id)
@@ -843,10 +868,10 @@ def new_task(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Task:
 
 
 def _thread_main(p: Proc, fn: Callable[..., Any], args: tuple[Any, ...],
-                 kwargs: dict[str, Any], name: str) -> None:
+                 kwargs: dict[str, Any], name: str, owner: TaskOwner | None) -> None:
     """The body of a proc made by new_proc: ProcStart, schedule, ProcExit."""
     try:
-        p._start(fn, args, kwargs, name)
+        p._start(fn, args, kwargs, name, owner)
         p._schedule()
     except BaseException as e:  # (a failure of the scheduler itself: keep it)
         p._fatal = p._fatal or e
@@ -858,7 +883,7 @@ def _thread_main(p: Proc, fn: Callable[..., Any], args: tuple[Any, ...],
             main_exc = None
         p.exception = p._fatal or main_exc
         p.result = None if main is None or main._exc is not None else main._result
-        if isinstance(main_exc, Exception) and main is not None:
+        if isinstance(main_exc, Exception) and main is not None and main._owner is None:
             fatal = _report(main, main_exc)
             if fatal is not None and p._fatal is None:
                 p._fatal = fatal
@@ -878,6 +903,12 @@ def new_proc(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Proc:
     ``Proc.exception``.  In a seeded run, the new proc's random choices are seeded from
     its creator's generator.
     """
+    return spawn_proc(fn, args, kwargs, None)
+
+
+def spawn_proc(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+               owner: TaskOwner | None) -> Proc:
+    """new_proc, with the first task owned by ``owner`` (a TaskGroup) if not None."""
     if not callable(fn):
         raise TypeError(f"new_proc() needs a callable, got {fn!r}")
     parent = current_proc_or_none()
@@ -887,7 +918,7 @@ def new_proc(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Proc:
     seed = parent.rng.getrandbits(64) if parent.seed is not None else None
     name = getattr(fn, "__name__", "proc")
     p = Proc(w, name, seed=seed)
-    th = threading.Thread(target=_thread_main, args=(p, fn, args, kwargs, name),
+    th = threading.Thread(target=_thread_main, args=(p, fn, args, kwargs, name, owner),
                           name=f"libtask9-proc-{p.id}", daemon=True)
     p.thread = th
     with chanlock:  # ProcCreate: registered (and active) before the thread starts: W1
@@ -979,7 +1010,14 @@ def ready_locked(t: Task) -> None:
 
 
 def killed_error(t: Task) -> TaskKilled:
-    """The exception a killed task receives (naming why, if its run is ending)."""
+    """The exception a killed (or interrupted) task receives: the expired timeout scope's
+    ``Cancelled`` if that is what interrupted it, else ``TaskKilled`` (naming why, if its
+    run is ending)."""
+    c = t._cancel
+    if c is not None:
+        t._cancel = None
+        exc: TaskKilled = c.exception()
+        return exc
     w = t.proc.world
     why = "" if w.phase is RUN_RUNNING else f": its run is ending ({w.reason})"
     return TaskKilled(f"task {t.id} ({t.name}) was killed{why}")
@@ -987,12 +1025,40 @@ def killed_error(t: Task) -> TaskKilled:
 
 def killed_locked(t: Task) -> TaskKilled:
     """Spec action Killed: the pending kill of ``t`` takes effect at this switch point or
-    operation.  Caller holds chanlock and raises the returned exception."""
+    operation.  Caller holds chanlock and raises the returned exception.
+
+    A pending interruption by an expired timeout scope is recorded here as KillPending
+    and Killed together (``reason`` "timeout"): until now it was only pending, and a
+    scope left before this point withdrew it unrecorded."""
     t._kill_pending = False
+    if t._cancel is not None:
+        if _trace.tracer is not None:
+            w = t.proc.world.id
+            _trace.kill_pending(w, t.id, t.proc.id, None, "timeout")
+            _trace.killed(w, t.id, t.proc.id, "timeout")
+        return killed_error(t)
     t._killed = True
     if _trace.tracer is not None:
         _trace.killed(t.proc.world.id, t.id, t.proc.id)
     return killed_error(t)
+
+
+def interrupt_locked(t: Task, cancel: Any) -> None:
+    """An expired timeout scope of ``t`` interrupts it exactly as a kill does (a blocked
+    operation is withdrawn atomically, KillBlocked; otherwise it lands at the next switch
+    point), but the task lives on: it receives ``cancel.exception()``, which the scope
+    catches.  A real kill pending, or a task already unwinding from one, is left alone."""
+    if t._state is DONE or t._killed or (t._kill_pending and t._cancel is None):
+        return
+    b = t._blocker
+    if b is not None and t._state is BLOCKED:
+        t._cancel = cancel
+        if _trace.tracer is not None:
+            _trace.kill_blocked(t.proc.world.id, t.id, t.proc.id, None, "timeout")
+        b.abort_locked()
+    else:
+        t._cancel = cancel
+        t._kill_pending = True  # (recorded when it lands: killed_locked)
 
 
 def take_kill(t: Task) -> None:
@@ -1004,10 +1070,14 @@ def take_kill(t: Task) -> None:
     raise exc
 
 
-def kill_task_locked(t: Task, traced: bool, force: bool) -> bool:
+def kill_task_locked(t: Task, traced: bool, force: bool, reason: str | None = None) -> bool:
     """Spec actions KillBlocked and KillPending.  ``force`` (the scheduler unwinding a
     proc) kills again a task that swallowed an earlier kill and blocked again (a task
-    still unwinding from its kill, e.g. in a ``finally``, is left to finish)."""
+    still unwinding from its kill, e.g. in a ``finally``, is left to finish).  A kill
+    replaces a timeout scope's pending interruption."""
+    if t._kill_pending and t._cancel is not None:  # (unrecorded so far: see killed_locked)
+        t._cancel = None
+        t._kill_pending = False
     if t._state is DONE or t._kill_pending or (t._killed and not (force and
                                                                      t._state is BLOCKED)):
         return False
@@ -1019,7 +1089,8 @@ def kill_task_locked(t: Task, traced: bool, force: bool) -> bool:
         t._killed = True
         if tr is not None:
             me = current_task_or_none()
-            _trace.kill_blocked(t.proc.world.id, t.id, t.proc.id, None if me is None else me.id)
+            _trace.kill_blocked(t.proc.world.id, t.id, t.proc.id,
+                                None if me is None else me.id, reason)
         b.abort_locked()
     else:
         # KillPending: t is running, runnable (perhaps woken with a completed op, which
@@ -1027,7 +1098,8 @@ def kill_task_locked(t: Task, traced: bool, force: bool) -> bool:
         t._kill_pending = True
         if tr is not None:
             me = current_task_or_none()
-            _trace.kill_pending(t.proc.world.id, t.id, t.proc.id, None if me is None else me.id)
+            _trace.kill_pending(t.proc.world.id, t.id, t.proc.id,
+                                None if me is None else me.id, reason)
     return True
 
 

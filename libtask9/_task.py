@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 import greenlet
 
 if TYPE_CHECKING:  # annotations only: the scheduler layer sits above this one
-    from ._sched import Blocker, Proc
+    from ._sched import Blocker, Proc, TaskOwner
 
 __all__ = ["Task"]
 
@@ -45,6 +45,7 @@ class Task:
     __slots__ = (
         "_args",
         "_blocker",
+        "_cancel",
         "_exc",
         "_fn",
         "_glet",
@@ -52,7 +53,9 @@ class Task:
         "_kill_pending",
         "_killed",
         "_kwargs",
+        "_owner",
         "_result",
+        "_scopes",
         "_state",
         "id",
         "name",
@@ -81,6 +84,12 @@ class Task:
         self._killed: bool = False  # TaskKilled was delivered
         #: JoinWaits of tasks, Events of plain threads, in join() on this task (chanlock)
         self._joiners: list[Any] | None = None
+        #: The TaskGroup the task belongs to (it takes the task's exception; chanlock).
+        self._owner: TaskOwner | None = None
+        #: The expired timeout scope whose interruption is pending (with _kill_pending).
+        self._cancel: Any = None
+        #: The timeout scopes the task is inside, innermost last (owner thread).
+        self._scopes: list[Any] | None = None
         self._result: Any = None
         self._exc: BaseException | None = None
 

@@ -142,16 +142,29 @@ def close_closed(run: int | None, task: int, proc: int, chan: int) -> None:
     _emit({"action": "CloseClosed", "run": run, "task": task, "proc": proc, "chan": chan})
 
 
-def kill_blocked(run: int | None, task: int, proc: int, by: int | None) -> None:
-    _emit({"action": "KillBlocked", "run": run, "task": task, "proc": proc, "by": by})
+def kill_blocked(run: int | None, task: int, proc: int, by: int | None,
+                 reason: str | None = None) -> None:
+    """``reason``: None for ``Task.kill()``; "group" for a TaskGroup cancelling its
+    members; "timeout" for an expired timeout scope (the task then lives on)."""
+    ev = {"action": "KillBlocked", "run": run, "task": task, "proc": proc, "by": by}
+    if reason is not None:
+        ev["reason"] = reason
+    _emit(ev)
 
 
-def kill_pending(run: int | None, task: int, proc: int, by: int | None) -> None:
-    _emit({"action": "KillPending", "run": run, "task": task, "proc": proc, "by": by})
+def kill_pending(run: int | None, task: int, proc: int, by: int | None,
+                 reason: str | None = None) -> None:
+    ev = {"action": "KillPending", "run": run, "task": task, "proc": proc, "by": by}
+    if reason is not None:
+        ev["reason"] = reason
+    _emit(ev)
 
 
-def killed(run: int | None, task: int, proc: int) -> None:
-    _emit({"action": "Killed", "run": run, "task": task, "proc": proc})
+def killed(run: int | None, task: int, proc: int, reason: str | None = None) -> None:
+    ev = {"action": "Killed", "run": run, "task": task, "proc": proc}
+    if reason is not None:
+        ev["reason"] = reason
+    _emit(ev)
 
 
 # -- lifecycle actions (spec/Procs.tla) --------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "Cancelled",
     "ChannelClosed",
     "Deadlock",
     "IOProcClosed",
@@ -19,6 +20,7 @@ __all__ = [
     "Libtask9Error",
     "NotInTask",
     "TaskKilled",
+    "Timeout",
     "WrongProc",
     "WrongRun",
 ]
@@ -52,6 +54,26 @@ class TaskKilled(BaseException):
     already completed the task's operation, that operation stands (its result is
     returned) and ``TaskKilled`` is raised at the task's next switch point instead.
     """
+
+
+class Cancelled(TaskKilled):
+    """Raised inside a task when a timeout scope around it expires (``timeout``,
+    ``move_on_after``), at its current or next switch point, exactly as a kill is: a
+    blocked operation is withdrawn atomically, an operation a partner already completed
+    stands.  The scope that expired catches it (``timeout`` turns it into
+    :class:`Timeout`); unlike a kill, the task lives on.  ``scope`` is that scope.
+
+    It derives from ``TaskKilled`` so that code written to clean up after a kill cleans
+    up after a timeout too; do not swallow it.
+    """
+
+    def __init__(self, scope: Any, message: str) -> None:
+        self.scope = scope
+        super().__init__(message)
+
+
+class Timeout(Libtask9Error, TimeoutError):
+    """The deadline of a ``timeout(ms)`` block passed; raised out of the block."""
 
 
 class Deadlock(Libtask9Error):

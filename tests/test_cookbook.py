@@ -63,6 +63,14 @@ def test_worker_pool_across_procs(nworkers: str, njobs: str) -> None:
     assert lines(run_example("worker_pool.py", nworkers, njobs)) == expected
 
 
+@pytest.mark.parametrize(("nworkers", "njobs"), [("3", "10"), ("1", "6")])
+def test_task_group_pool_with_a_deadline_per_job(nworkers: str, njobs: str) -> None:
+    expected = [f"job {j}: " + ("timed out" if j % 5 == 4 else f"{j}**2 = {j * j}")
+                for j in range(int(njobs))]
+    expected.append(f"all {nworkers} workers done")
+    assert lines(run_example("task_group_pool.py", nworkers, njobs)) == expected
+
+
 def test_graceful_shutdown_runs_every_finally() -> None:
     assert lines(run_example("graceful_shutdown.py")) == [
         "stubborn: finally ran",
@@ -175,7 +183,7 @@ def test_no_proc_outlives_run(path: Path, tmp_path: Path) -> None:
 # timeline example (tests/test_trace_timeline.py).
 COVERED = {"pipeline.py", "fan_in_fan_out.py", "worker_pool.py", "graceful_shutdown.py",
            "timeouts.py", "echo_server.py", "prime_sieve.py", "check_my_trace.py",
-           "accept_timeout.py", "trace_timeline.py"}
+           "accept_timeout.py", "trace_timeline.py", "task_group_pool.py"}
 
 
 def test_every_example_is_tested() -> None:

@@ -25,6 +25,8 @@ LAYERS = [
     "_chan",
     "_timer",
     "_ioproc",
+    "_scope",
+    "_group",
     "_run",
     "__init__",
 ]

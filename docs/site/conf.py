@@ -51,6 +51,8 @@ nitpick_ignore_regex = [
     (r"py:class", r"CaseChooser|Tracer|libtask9\.testing\.tlctrace\.TraceExport"),
     (r"py:.*", r"libtask9\.model(\..*)?"),
     (r"py:(mod|func)", r"(tracecheck|tlctrace|tla|equiv|tracegen)(\..*)?"),
+    # private base classes of public ones (TaskGroup's TaskOwner, the timeout scopes')
+    (r"py:class", r"libtask9\._(sched\.TaskOwner|scope\._Scope)"),
 ]
 
 # -- MyST (Markdown) -------------------------------------------------------------------

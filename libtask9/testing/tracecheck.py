@@ -45,6 +45,7 @@ __all__ = [
     "check_trace",
     "event_op",
     "hashable",
+    "incarnations",
     "prepare_trace",
     "read_trace",
     "validate_event",
@@ -296,8 +297,48 @@ class PreparedTrace:
 PLACEHOLDER = M.AltOp((), False)
 
 
+def incarnations(events: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The events with each task renamed after every timeout-scope interruption.
+
+    A timeout scope interrupts a task exactly as a kill does (``KillBlocked``, or
+    ``KillPending`` and ``Killed``, with ``"reason": "timeout"``), and in the spec that
+    task is then dead; in the runtime the scope catches the interruption and the task
+    goes on.  So what the task does after it is, for the spec, a new task: its later
+    events (and the partners' references to it) carry a fresh id,
+    ``-(1000 * id + n)`` for its n-th life.  Events are copied only where renamed.
+    """
+    cur: dict[int, int] = {}
+    lives: dict[int, int] = {}
+    out: list[Mapping[str, Any]] = []
+
+    def ren(u: Any) -> Any:
+        return cur.get(u, u) if isinstance(u, int) else u
+
+    for ev in events:
+        action = ev.get("action")
+        if cur and action not in LIFECYCLE_ACTIONS:
+            new = dict(ev)
+            for key in ("task", "partner", "by"):
+                if key in new:
+                    new[key] = ren(new[key])
+            if action == "Close" and isinstance(new.get("woken"), list):
+                new["woken"] = [[ren(w[0]), *w[1:]] if isinstance(w, list) and w else w
+                                for w in new["woken"]]
+            ev = new
+        out.append(ev)
+        if ev.get("reason") == "timeout" and action in ("KillBlocked", "Killed"):
+            t = ev.get("task")
+            orig = next((o for o, a in cur.items() if a == t), t)
+            if isinstance(orig, int):
+                lives[orig] = lives.get(orig, 0) + 1
+                cur[orig] = -(1000 * orig + lives[orig])
+    return out
+
+
 def prepare_trace(events: Sequence[Mapping[str, Any]]) -> PreparedTrace:
-    """Decide which events the spec sees, and derive every task's program."""
+    """Decide which events the spec sees, and derive every task's program (after
+    :func:`incarnations`)."""
+    events = incarnations(events)
     chans: dict[int, int] = {}
     created_at: dict[int, int] = {}
     for k, ev in enumerate(events):
