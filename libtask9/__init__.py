@@ -10,11 +10,12 @@ alt rules are specified in ``spec/Channels.tla``, the lifecycle of procs and run
 
 The runtime's modules import one way only (a test checks it): ``errors``, ``_trace`` ->
 ``_timerheap`` -> ``_world`` -> ``_task`` -> ``_sched`` -> ``_chan`` -> ``_timer``,
-``_ioproc`` -> ``_scope``, ``_group`` -> ``_run`` -> this package.
+``_ioproc`` -> ``_scope``, ``_group``, ``_debug`` -> ``_run`` -> this package.
 """
 
 from . import _chan, _world  # noqa: F401  (libtask9._world: live_worlds() for tests)
 from ._chan import Channel, ChannelStatistics, Op, alt, alt_recv, alt_send
+from ._debug import dump_tasks, enable_dump_on_signal
 from ._group import TaskGroup
 from ._ioproc import IOProc
 from ._run import Runner, run
@@ -44,6 +45,7 @@ from ._timer import (
 )
 from ._trace import TraceRecorder, get_tracer, set_tracer, tracing
 from .errors import (
+    BlockedTask,
     Cancelled,
     ChannelClosed,
     Deadlock,
@@ -69,6 +71,7 @@ COMPILED: bool = str(_chan.__file__).endswith((".so", ".pyd"))
 __all__ = [
     "COMPILED",
     "MIN_TICKER_PERIOD",
+    "BlockedTask",
     "Cancelled",
     "Channel",
     "ChannelClosed",
@@ -101,6 +104,8 @@ __all__ = [
     "alt_send",
     "curproc",
     "curtask",
+    "dump_tasks",
+    "enable_dump_on_signal",
     "get_tracer",
     "init_timers",
     "move_on_after",

@@ -22,7 +22,6 @@ updated.  Either way the run ends: every task is unwound and ``run()`` raises
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 import time
@@ -34,7 +33,14 @@ from typing import Any, Final, TypeVar
 import greenlet
 
 from . import _trace
-from ._sched import CaseChooser, Proc, _tls, current_proc_or_none, end_run_locked
+from ._sched import (
+    CaseChooser,
+    Proc,
+    _tls,
+    current_proc_or_none,
+    end_run_locked,
+    is_runtime_file,
+)
 from ._world import World, chanlock
 from .errors import TaskKilled
 
@@ -42,7 +48,6 @@ __all__ = ["Runner", "run"]
 
 R = TypeVar("R")
 
-_PKG_DIR: Final = os.path.dirname(os.path.abspath(__file__))
 # The bottom frame of every task (None in a compiled core, whose functions have no
 # frames: there a task's frame chain simply ends).
 _TASK_MAIN_CODE: Final = getattr(Proc._task_main, "__code__", None)
@@ -240,8 +245,7 @@ def _in_runtime(p: Proc, frame: FrameType | None) -> bool:
         code = f.f_code
         if code is _TASK_MAIN_CODE:
             return False
-        path = code.co_filename
-        if os.path.dirname(path) == _PKG_DIR and os.path.basename(path).startswith("_"):
+        if is_runtime_file(code.co_filename):
             return True
         f = f.f_back
     return False

@@ -44,6 +44,7 @@ import traceback
 import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
+from types import FrameType
 from typing import Any, Final
 
 import greenlet
@@ -54,7 +55,15 @@ from ._task import BLOCKED, DONE, RUNNABLE, RUNNING, Task
 from ._timerheap import MAX_DELAY, TimerEntry, TimerHeap, disarm_collected_locked
 from ._world import ENDED, ENDING, Parker, World, chanlock, live_worlds_locked
 from ._world import RUNNING as RUN_RUNNING
-from .errors import Deadlock, InternalError, NotInTask, TaskKilled, WrongProc, WrongRun
+from .errors import (
+    BlockedTask,
+    Deadlock,
+    InternalError,
+    NotInTask,
+    TaskKilled,
+    WrongProc,
+    WrongRun,
+)
 
 __all__ = [
     "Blocker",
@@ -764,6 +773,35 @@ def join_wait(t: Task, world: World, what: str, target: Proc | Task,
     raise killed_error(t)
 
 
+# -- stacks ------------------------------------------------------------------------------
+
+_PKG_DIR: Final = os.path.dirname(os.path.abspath(__file__))
+
+
+def is_runtime_file(path: str) -> bool:
+    """Is ``path`` one of libtask9's runtime modules (whose frames stacks leave out)?"""
+    return os.path.dirname(path) == _PKG_DIR and os.path.basename(path).startswith("_")
+
+
+def frames_summary(f: FrameType | None) -> list[traceback.FrameSummary]:
+    """The frames from ``f`` outwards, innermost first, runtime frames left out; source
+    lines are not read here (callable under chanlock)."""
+    out = []
+    while f is not None:
+        code = f.f_code
+        if not is_runtime_file(code.co_filename):
+            out.append(traceback.FrameSummary(code.co_filename, f.f_lineno or 0, code.co_name,
+                                              lookup_line=False))
+        f = f.f_back
+    return out
+
+
+def task_stack(t: Task) -> list[traceback.FrameSummary]:
+    """The stack of a parked (or not yet started) task, innermost user frame first."""
+    g = t._glet
+    return frames_summary(None if g is None else g.gr_frame)
+
+
 # -- the deadlock decision and the end of a run -----------------------------------------
 
 
@@ -783,12 +821,12 @@ def check_deadlock_locked(w: World) -> bool:
         disarm_collected_locked()  # timers whose channel was garbage collected
         if w.ntimers:
             return False
-    blocked: list[tuple[Any, str]] = []
+    blocked: list[BlockedTask] = []
     for p in sorted(w.procs, key=lambda q: q.id):
         for t in sorted(p._tasks, key=lambda u: u.id):
             b = t._blocker
-            if b is not None:
-                blocked.append((t, b.describe()))
+            if b is not None:  # (every proc is idle: every task is parked, frames still)
+                blocked.append(BlockedTask(t, b.describe(), task_stack(t)))
     w.deadlock = Deadlock(blocked)
     end_run_locked(w, "deadlock", None)
     return True

@@ -9,9 +9,11 @@ message names the invariant.
 
 from __future__ import annotations
 
+import traceback
 from typing import Any
 
 __all__ = [
+    "BlockedTask",
     "Cancelled",
     "ChannelClosed",
     "Deadlock",
@@ -76,19 +78,52 @@ class Timeout(Libtask9Error, TimeoutError):
     """The deadline of a ``timeout(ms)`` block passed; raised out of the block."""
 
 
+class BlockedTask(tuple[Any, str]):
+    """One entry of ``Deadlock.blocked``: a ``(task, what)`` pair (what the task waits
+    on: its channels and directions, a sleep, a join) that also carries ``stack``, where
+    the task is blocked: ``traceback.FrameSummary`` entries, innermost user frame first,
+    libtask9's own frames left out.  ``where`` is the innermost one as
+    ``file:line in function``."""
+
+    stack: list[traceback.FrameSummary]
+
+    def __new__(cls, task: Any, what: str,
+                stack: list[traceback.FrameSummary] | None = None) -> BlockedTask:
+        self = super().__new__(cls, (task, what))
+        self.stack = stack or []
+        return self
+
+    @property
+    def task(self) -> Any:
+        return self[0]
+
+    @property
+    def what(self) -> str:
+        return self[1]
+
+    @property
+    def where(self) -> str:
+        if not self.stack:
+            return "(no frame: not started, or no user code on its stack)"
+        f = self.stack[0]
+        return f"{f.filename}:{f.lineno} in {f.name}"
+
+
 class Deadlock(Libtask9Error):
     """Every task of every proc of a run is blocked and nothing can wake any of them.
 
-    ``blocked`` lists ``(task, description)`` for each blocked task, as in Go's
-    "all goroutines are asleep - deadlock!".  The message lists at most
-    ``Deadlock.MAX_LISTED`` of them (then "... and N more"); ``blocked`` keeps all.
+    ``blocked`` lists a :class:`BlockedTask` ``(task, what)`` for each blocked task, with
+    its stack, as in Go's "all goroutines are asleep - deadlock!".  The message lists at
+    most ``Deadlock.MAX_LISTED`` of them, each with the ``file:line in function`` where it
+    waits (then "... and N more"); ``blocked`` keeps all.
     """
 
     MAX_LISTED = 20
 
-    def __init__(self, blocked: list[tuple[Any, str]]) -> None:
+    def __init__(self, blocked: list[BlockedTask]) -> None:
         self.blocked = blocked
-        lines = [f"  {task!r}: {what}" for task, what in blocked[:self.MAX_LISTED]]
+        lines = [f"  {b.task!r}: {b.what}\n      at {b.where}"
+                 for b in blocked[:self.MAX_LISTED]]
         if len(blocked) > self.MAX_LISTED:
             lines.append(f"  ... and {len(blocked) - self.MAX_LISTED} more "
                          "(Deadlock.blocked lists every one)")

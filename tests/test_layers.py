@@ -27,6 +27,7 @@ LAYERS = [
     "_ioproc",
     "_scope",
     "_group",
+    "_debug",
     "_run",
     "__init__",
 ]
