@@ -62,7 +62,7 @@ def test_deadlock_entries_carry_the_stack_innermost_user_frame_first() -> None:
     assert [(f.lineno, f.name) for f in inner.stack] == [
         (_line_of("BLOCK-inner"), "nested_inner"), (_line_of("CALL-inner"), "nested_outer")]
     assert not any("libtask9" in f.filename and "/_" in f.filename for f in inner.stack)
-    task, what = inner  # still a (task, what) pair
+    _, what = inner  # still a (task, what) pair
     assert what.startswith("blocked in send on <Channel")
     text = str(ei.value)
     assert f"at {HERE}:{_line_of('BLOCK-waiter')} in waiter" in text

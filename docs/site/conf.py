@@ -44,7 +44,8 @@ autodoc_default_options = {"members": True, "show-inheritance": True}
 # docstrings mention.
 nitpicky = True
 nitpick_ignore_regex = [
-    (r"py:.*", r"(collections\.abc|os|pathlib|socket|threading|typing|types|io|greenlet)"
+    (r"py:.*", r"(collections\.abc|os|pathlib|socket|threading|traceback|typing|types|io|"
+               r"greenlet)"
                r"\..*"),
     (r"py:.*", r"(dict|list|tuple|collections\.abc\.\w+)\[.*"),  # split generic aliases
     (r"py:.*", r"libtask9\.(_\w+\.)?[A-Z]"),  # type variables T, R
