@@ -10,11 +10,13 @@ alt rules are specified in ``spec/Channels.tla``, the lifecycle of procs and run
 
 The runtime's modules import one way only (a test checks it): ``errors``, ``_trace`` ->
 ``_timerheap`` -> ``_world`` -> ``_task`` -> ``_sched`` -> ``_chan`` -> ``_timer``,
-``_ioproc`` -> ``_scope``, ``_group``, ``_debug`` -> ``_run`` -> this package.
+``_ioproc`` -> ``_scope``, ``_group``, ``_debug``, ``_clock`` -> ``_run`` -> this
+package.
 """
 
 from . import _chan, _world  # noqa: F401  (libtask9._world: live_worlds() for tests)
 from ._chan import Channel, ChannelStatistics, Op, alt, alt_recv, alt_send
+from ._clock import VirtualClock
 from ._debug import dump_tasks, enable_dump_on_signal
 from ._group import TaskGroup
 from ._ioproc import IOProc
@@ -96,6 +98,7 @@ __all__ = [
     "Timeout",
     "Timer",
     "TraceRecorder",
+    "VirtualClock",
     "WrongProc",
     "WrongRun",
     "after",

@@ -33,6 +33,7 @@ from typing import Any, Final, TypeVar
 import greenlet
 
 from . import _trace
+from ._clock import VirtualClock
 from ._sched import (
     CaseChooser,
     Proc,
@@ -63,10 +64,16 @@ class Runner:
     * ``shutdown_grace``: seconds ``run()`` waits, once the run is ending, for procs
       that do not finish (a task in a blocking call cannot be unwound); they are then
       named in a ``RuntimeWarning`` and left behind.
+    * ``clock``: a :class:`~libtask9.VirtualClock` for the run's timers (default: the
+      real monotonic clock).
     """
 
     def __init__(self, seed: int | None = None, choose_case: CaseChooser | None = None,
-                 name: str = "main", shutdown_grace: float = 10.0) -> None:
+                 name: str = "main", shutdown_grace: float = 10.0,
+                 clock: VirtualClock | None = None) -> None:
+        if clock is not None and not isinstance(clock, VirtualClock):
+            raise TypeError(f"clock must be a VirtualClock or None, got {clock!r}")
+        self.clock = clock
         if choose_case is not None and not callable(choose_case):
             raise TypeError(f"choose_case must be callable, got {choose_case!r}")
         if isinstance(shutdown_grace, bool) or not isinstance(shutdown_grace, (int, float)) \
@@ -87,6 +94,8 @@ class Runner:
                 "this thread is already a libtask9 proc; create tasks with new_task() "
                 "or another OS thread with new_proc() instead of calling run() again")
         w = World()
+        if self.clock is not None:
+            self.clock._attach(w)
         p = Proc(w, self.name, seed=self.seed)
         if self.choose_case is not None:
             p.choose_case = self.choose_case

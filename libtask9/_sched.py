@@ -616,8 +616,9 @@ class Proc:
                 declared = check_deadlock_locked(w)
                 if _trace.tracer is not None:
                     _trace.proc_idle(w.id, self.id, declared)
-                if not declared:
-                    nd = timers.next_deadline()
+                if not declared and not (timers.entries and timers.due(clock())):
+                    # (a virtual clock may just have jumped to one of our deadlines)
+                    nd = None if w.virtual else timers.next_deadline()
                     try:
                         pk.wait_locked(None if nd is None else nd - clock())
                     except BaseException as e:  # (KeyboardInterrupt; chanlock is held)
@@ -820,6 +821,9 @@ def check_deadlock_locked(w: World) -> bool:
     if w.ntimers:
         disarm_collected_locked()  # timers whose channel was garbage collected
         if w.ntimers:
+            jump = w.autojump
+            if jump is not None:  # a virtual clock: the next deadline is now
+                jump(_next_deadline_locked(w))
             return False
     blocked: list[BlockedTask] = []
     for p in sorted(w.procs, key=lambda q: q.id):
@@ -830,6 +834,25 @@ def check_deadlock_locked(w: World) -> bool:
     w.deadlock = Deadlock(blocked)
     end_run_locked(w, "deadlock", None)
     return True
+
+
+def _next_deadline_locked(w: World) -> float:
+    """The earliest deadline of the run's live timers (there is one: ``w.ntimers > 0``)."""
+    best = float("inf")
+    for p in w.procs:
+        e = p.timers.first_armed_locked()
+        if e is not None and e.deadline < best:
+            best = e.deadline
+    return best
+
+
+def wake_due_locked(w: World) -> None:
+    """The run's clock moved: wake every idle proc with a timer now due (it un-idles and
+    fires it)."""
+    now = w.clock()
+    for p in w.procs:
+        if p.timers.due(now):
+            p._parker.wake_locked()
 
 
 def end_run_locked(w: World, reason: str, fatal: BaseException | None) -> None:
@@ -1018,7 +1041,7 @@ def park(t: Task) -> None:
     # Due timers are fired by the scheduler loop, so they also stop the direct switch.
     timers = p.timers.entries
     if (runq and p.switch_direct and not p._remote and runq[0]._glet is not None
-            and not (timers and timers[0].deadline <= _monotonic())):
+            and not (timers and timers[0].deadline <= p.world.clock())):
         nxt = runq.popleft()
         p.nswitch += 1
         nxt._state = RUNNING

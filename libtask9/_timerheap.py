@@ -120,6 +120,15 @@ class TimerHeap:
         entries = self.entries
         return entries[0].deadline if entries else None
 
+    def first_armed_locked(self) -> TimerEntry | None:
+        """The armed entry with the earliest deadline (disarmed ones above it are
+        dropped on the way)."""
+        entries = self.entries
+        while entries and not entries[0].armed:
+            heapq.heappop(entries)
+            self.ndead -= 1
+        return entries[0] if entries else None
+
     def due(self, now: float) -> bool:
         """An entry's deadline has passed (a peek; callable without the lock by the
         heap's own proc, which is the only thread that pushes or pops it)."""

@@ -111,8 +111,8 @@ class World(Counter):
     entry armed by the run's tasks points at its world as its counter.
     """
 
-    __slots__ = ("clock", "closers", "deadlock", "fatal", "id", "iocalls", "main", "nidle",
-                 "phase", "procs", "reason")
+    __slots__ = ("autojump", "clock", "closers", "deadlock", "fatal", "id", "iocalls",
+                 "main", "nidle", "phase", "procs", "reason", "virtual")
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
         super().__init__()
@@ -128,7 +128,13 @@ class World(Counter):
         #: Called (without chanlock) when the run ends, newest first: stops the run's
         #: IOProcs.  Each returns a description of what it could not stop, or None.
         self.closers: list[Callable[[float], str | None]] = []
+        #: What the run's timers read (seconds).  A virtual clock (``virtual``) does not
+        #: move by itself: idle procs then never sleep on a deadline, they wait to be
+        #: woken; with ``autojump`` the deadlock check moves it to the next deadline
+        #: when every proc of the run is idle and no iocall is in flight.
         self.clock: Callable[[], float] = clock if clock is not None else time.monotonic
+        self.virtual = False
+        self.autojump: Callable[[float], None] | None = None
         with chanlock:
             _live.add(self)
 

@@ -28,6 +28,7 @@ LAYERS = [
     "_scope",
     "_group",
     "_debug",
+    "_clock",
     "_run",
     "__init__",
 ]
