@@ -63,6 +63,13 @@ def test_worker_pool_across_procs(nworkers: str, njobs: str) -> None:
     assert lines(run_example("worker_pool.py", nworkers, njobs)) == expected
 
 
+def test_every_interleaving_finds_the_lost_updates_and_none_with_the_lock() -> None:
+    assert lines(run_example("every_interleaving.py")) == [
+        "unsafe: 90 schedules, 84 lose an update",  # 6!/(2!2!2!) schedules, 3! serial
+        "safe: 36 schedules, 0 lose an update",
+    ]
+
+
 @pytest.mark.parametrize(("nworkers", "njobs"), [("3", "10"), ("1", "6")])
 def test_task_group_pool_with_a_deadline_per_job(nworkers: str, njobs: str) -> None:
     expected = [f"job {j}: " + ("timed out" if j % 5 == 4 else f"{j}**2 = {j * j}")
@@ -183,7 +190,8 @@ def test_no_proc_outlives_run(path: Path, tmp_path: Path) -> None:
 # timeline example (tests/test_trace_timeline.py).
 COVERED = {"pipeline.py", "fan_in_fan_out.py", "worker_pool.py", "graceful_shutdown.py",
            "timeouts.py", "echo_server.py", "prime_sieve.py", "check_my_trace.py",
-           "accept_timeout.py", "trace_timeline.py", "task_group_pool.py"}
+           "accept_timeout.py", "trace_timeline.py", "task_group_pool.py",
+           "every_interleaving.py"}
 
 
 def test_every_example_is_tested() -> None:

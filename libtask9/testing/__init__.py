@@ -1,5 +1,8 @@
 """Testing helpers for libtask9 and for other runtimes checked against its spec.
 
+* :class:`Stepper` -- deterministic scheduling: a proc driven by your test (spawn, step
+  a chosen task, run until blocked, choose alt cases); see
+  ``examples/every_interleaving.py`` for every interleaving of a small program.
 * :mod:`libtask9.model` -- the oracle (an executable copy of ``spec/Channels.tla``).
 * :func:`check_trace`, :func:`read_trace`, :func:`write_trace` -- replay a recorded
   trace through the oracle (:mod:`.tracecheck`).
@@ -14,6 +17,7 @@ Only the standard library is used.
 
 from __future__ import annotations
 
+from .stepper import Stepper
 from .tlctrace import ValidationResult, export_trace, tlc_validate
 from .tracecheck import (
     TraceFormatError,
@@ -24,6 +28,7 @@ from .tracecheck import (
 )
 
 __all__ = [
+    "Stepper",
     "TraceFormatError",
     "TraceReport",
     "ValidationResult",

@@ -1,11 +1,23 @@
-"""A proc driven by hand, for deterministic tests of code that uses libtask9.
+"""A proc driven by hand, for deterministic and exhaustive tests of code that uses
+libtask9.
 
-The calling thread becomes a proc whose scheduler is the test itself: ``spawn`` creates
-tasks, ``step(task)`` runs one runnable task until it parks or yields, and a task calls
-``Stepper.hold()`` to park outside any channel operation until the test ``release``\\ s
-it.  Every choice among ready alt cases goes to ``choose_case``.  The stepper is a run of
-its own (a :class:`~libtask9._world.World`) that never declares a deadlock: the test
-decides what happens next.  (This is test machinery; the runtime does not import it.)
+The calling thread becomes a proc whose scheduler is the test itself:
+
+* ``Stepper(seed=0, choose_case=None)`` -- make the calling thread the stepper's proc
+  (use it as a context manager, or call :meth:`Stepper.close`);
+* ``spawn(fn, *args)`` -- create a task (it does not run yet);
+* ``runnable()`` -- the tasks that can run now, in FIFO order;
+* ``step(task)`` -- run that task until its next switch point (it blocks, yields, or
+  ends); ``run_until_blocked()`` -- step the first runnable task until none is left;
+* ``choose_case(ready)`` -- called whenever an ``alt`` has more than one ready case,
+  with their indices: return the one to take (default: uniform, seeded);
+* ``Stepper.hold()`` -- called by a task: park outside any channel operation until the
+  test calls ``release(task)``.
+
+The stepper is a run of its own that never declares a deadlock (the test decides what
+happens next) and never moves a timer by itself.  ``examples/every_interleaving.py``
+enumerates every schedule of a 3-task program with it.  (Test machinery: the runtime
+does not import this module.)
 """
 
 from __future__ import annotations
@@ -58,14 +70,16 @@ class Stepper:
         if p._fatal is not None:
             raise p._fatal
 
-    def run_until_idle(self, limit: int = 100000) -> int:
-        """Step the first runnable task until none is left (at most ``limit`` steps);
-        returns how many steps ran."""
+    def run_until_blocked(self, limit: int = 100000) -> int:
+        """Step the first runnable task until none is left (every task blocked or done;
+        at most ``limit`` steps); returns how many steps ran."""
         n = 0
         while self.runnable() and n < limit:
             self.step(self.proc.runq[0])
             n += 1
         return n
+
+    run_until_idle = run_until_blocked  # (its former name)
 
     @staticmethod
     def hold() -> None:
