@@ -1074,9 +1074,9 @@ def killed_error(t: Task) -> TaskKilled:
     """The exception a killed (or interrupted) task receives: the expired timeout scope's
     ``Cancelled`` if that is what interrupted it, else ``TaskKilled`` (naming why, if its
     run is ending)."""
-    c = t._cancel
+    c = t._interrupted
     if c is not None:
-        t._cancel = None
+        t._interrupted = None
         exc: TaskKilled = c.exception()
         return exc
     w = t.proc.world
@@ -1092,12 +1092,15 @@ def killed_locked(t: Task) -> TaskKilled:
     and Killed together (``reason`` "timeout"): until now it was only pending, and a
     scope left before this point withdrew it unrecorded."""
     t._kill_pending = False
-    if t._cancel is not None:
+    c = t._cancel
+    if c is not None:
+        t._cancel = None
         if _trace.tracer is not None:
             w = t.proc.world.id
             _trace.kill_pending(w, t.id, t.proc.id, None, "timeout")
             _trace.killed(w, t.id, t.proc.id, "timeout")
-        return killed_error(t)
+        exc: TaskKilled = c.exception()
+        return exc
     t._killed = True
     if _trace.tracer is not None:
         _trace.killed(t.proc.world.id, t.id, t.proc.id)
@@ -1109,11 +1112,12 @@ def interrupt_locked(t: Task, cancel: Any) -> None:
     operation is withdrawn atomically, KillBlocked; otherwise it lands at the next switch
     point), but the task lives on: it receives ``cancel.exception()``, which the scope
     catches.  A real kill pending, or a task already unwinding from one, is left alone."""
-    if t._state is DONE or t._killed or (t._kill_pending and t._cancel is None):
+    if (t._state is DONE or t._killed or t._interrupted is not None
+            or (t._kill_pending and t._cancel is None)):
         return
     b = t._blocker
     if b is not None and t._state is BLOCKED:
-        t._cancel = cancel
+        t._interrupted = cancel
         if _trace.tracer is not None:
             _trace.kill_blocked(t.proc.world.id, t.id, t.proc.id, None, "timeout")
         b.abort_locked()

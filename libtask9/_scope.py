@@ -54,10 +54,7 @@ class _ScopeEntry(TimerEntry):
         t = s.task
         if _trace.tracer is not None:
             _trace.timer_fire(t.proc.world.id, t.proc.id, self.id, t.id)
-        if s._state is not _ACTIVE:
-            return
-        s.expired = True
-        _interrupt_innermost_locked(t)
+        s._expire_locked()
 
 
 def _interrupt_innermost_locked(t: Task) -> None:
@@ -91,6 +88,13 @@ class _Scope:
 
     def __repr__(self) -> str:
         return f"<{self._what} {self._ms!r} ms {self._state}{' expired' if self.expired else ''}>"
+
+    def _expire_locked(self) -> None:
+        """The deadline has passed (its timer fired): interrupt the task."""
+        if self._state is not _ACTIVE:
+            return
+        self.expired = True
+        _interrupt_innermost_locked(self.task)
 
     def exception(self) -> Cancelled:
         """What the interrupted task receives."""

@@ -49,6 +49,7 @@ class Task:
         "_exc",
         "_fn",
         "_glet",
+        "_interrupted",
         "_joiners",
         "_kill_pending",
         "_killed",
@@ -86,8 +87,13 @@ class Task:
         self._joiners: list[Any] | None = None
         #: The TaskGroup the task belongs to (it takes the task's exception; chanlock).
         self._owner: TaskOwner | None = None
-        #: The expired timeout scope whose interruption is pending (with _kill_pending).
+        #: The expired timeout scope whose interruption is pending (always with
+        #: _kill_pending: it lands at the next switch point, or is withdrawn unrecorded
+        #: if the scope is left first).
         self._cancel: Any = None
+        #: The expired scope whose interruption withdrew the task's wait (KillBlocked):
+        #: raised when the task resumes from that wait.
+        self._interrupted: Any = None
         #: The timeout scopes the task is inside, innermost last (owner thread).
         self._scopes: list[Any] | None = None
         self._result: Any = None

@@ -25,6 +25,7 @@ program that Hypothesis prints; ``--hypothesis-seed`` replays it.
 from __future__ import annotations
 
 import itertools
+import math
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -39,10 +40,21 @@ from hypothesis.stateful import (
     rule,
 )
 
-from libtask9 import Channel, ChannelClosed, TaskKilled, TraceRecorder, alt, alt_recv, alt_send
+from libtask9 import (
+    Channel,
+    ChannelClosed,
+    TaskKilled,
+    TraceRecorder,
+    alt,
+    alt_recv,
+    alt_send,
+    move_on_after,
+)
 from libtask9 import model as M
 from libtask9._task import Task
 from libtask9._trace import set_tracer
+from libtask9._world import chanlock
+from libtask9.testing import check_trace
 from libtask9.testing.stepper import Stepper
 
 MAX_CHANS = 4
@@ -50,12 +62,14 @@ MAX_TASKS = 4
 
 
 class Worker:
-    """A runtime task that performs the operations the state machine hands it."""
+    """A runtime task that performs the operations the state machine hands it, each in a
+    timeout scope that only the state machine makes expire (``expire``)."""
 
     def __init__(self) -> None:
         self.cmd: tuple[M.Op, str] | None = None
         self.results: list[M.Result] = []
         self.task: Task | None = None
+        self.scope: move_on_after | None = None  # the scope of the operation under way
 
     def main(self, chans: dict[int, Channel[Any]]) -> None:
         while True:
@@ -67,11 +81,20 @@ class Worker:
             assert self.cmd is not None
             op, via = self.cmd
             self.cmd = None
+            done = False
+            res = M.NONE_R
+            self.scope = scope = move_on_after(math.inf)
             try:
-                self.results.append(perform(op, via, chans))
+                with scope:
+                    res = perform(op, via, chans)
+                    done = True
             except TaskKilled:
                 self.results.append(M.KILLED_R)
                 return
+            finally:
+                self.scope = None
+            if done:  # (else the timeout withdrew the operation: the state machine
+                self.results.append(res)  # recorded the spec's KillBlocked already)
 
 
 def perform(op: M.Op, via: str, chans: dict[int, Channel[Any]]) -> M.Result:
@@ -118,15 +141,20 @@ class RuntimeVsOracle(RuleBasedStateMachine):
         self.stepper = Stepper(seed=seed, choose_case=self._choose)
         self.model = M.Model()
         self.chans: dict[int, Channel[Any]] = {}
-        self.workers: dict[int, Worker] = {}
+        self.workers: dict[int, Worker] = {}  # by the spec's task id (one per life)
+        self.dead: dict[int, list[M.Result]] = {}  # earlier lives' results, by spec id
+        self.spec_id: dict[int, int] = {}  # runtime task id -> its current spec id
+        self.lives: dict[int, int] = {}
+        self.fresh: set[int] = set()  # new lives not stepped yet
         self.values = itertools.count(1)
 
     def teardown(self) -> None:
         if hasattr(self, "stepper"):
-            try:
-                self.stepper.close()
-            finally:
-                set_tracer(None)
+            set_tracer(None)  # (the teardown's own kills are not part of the program)
+            self.stepper.close()
+            if self.recorder is not None:  # the same run, checked from its trace alone
+                report = check_trace(self.recorder.events)
+                assert report.ok, str(report)
 
     def _choose(self, ready: Sequence[int]) -> int:
         assert self.forced is not None, f"runtime chose among {ready} unasked"
@@ -151,6 +179,7 @@ class RuntimeVsOracle(RuleBasedStateMachine):
         w.task = t
         self.stepper.step(t)  # runs to its first hold()
         self.workers[t.id] = w
+        self.spec_id[t.id] = t.id
         self.model.add_task(t.id)
 
     def _idle(self) -> list[int]:
@@ -158,7 +187,30 @@ class RuntimeVsOracle(RuleBasedStateMachine):
                 if w.task is not None and self.stepper.is_held(w.task)]
 
     def _runnable(self) -> list[int]:
-        return [t.id for t in self.stepper.runnable()]
+        return [self.spec_id[t.id] for t in self.stepper.runnable()]
+
+    def _step(self, tid: int) -> None:
+        """Step the task of spec id ``tid``."""
+        w = self.workers[tid]
+        assert w.task is not None
+        self.stepper.step(w.task)
+        self.fresh.discard(tid)
+
+    def _reborn(self, tid: int) -> None:
+        """A timeout withdrew the blocked operation of ``tid`` (KillBlocked): for the spec
+        that task is dead and what the runtime task does next is a new task, named as
+        tracecheck.incarnations names it."""
+        w = self.workers.pop(tid)
+        assert w.task is not None
+        rt = w.task.id
+        self.lives[rt] = self.lives.get(rt, 0) + 1
+        new = -(1000 * rt + self.lives[rt])
+        self.dead[tid] = [*w.results, M.KILLED_R]
+        w.results = []
+        self.workers[new] = w
+        self.spec_id[rt] = new
+        self.fresh.add(new)  # runnable, but with no completed operation to report
+        self.model.add_task(new)
 
     @precondition(lambda self: bool(self._idle()) and bool(self.chans))
     @rule(data=st.data())
@@ -175,7 +227,7 @@ class RuntimeVsOracle(RuleBasedStateMachine):
         w.cmd = (op, via)
         assert w.task is not None
         self.stepper.release(w.task)
-        self.stepper.step(w.task)
+        self._step(tid)
         self.forced = None
         self.model.apply(step.action, tid, step.index, op)
 
@@ -183,9 +235,26 @@ class RuntimeVsOracle(RuleBasedStateMachine):
     @rule(data=st.data())
     def resume(self, data: st.DataObject) -> None:
         tid = data.draw(st.sampled_from(self._runnable()), label="resume")
-        t = self.workers[tid].task
-        assert t is not None
-        self.stepper.step(t)
+        self._step(tid)
+
+    def _in_scope(self) -> list[int]:
+        return [tid for tid, w in self.workers.items() if w.scope is not None]
+
+    @precondition(lambda self: bool(self._in_scope()))
+    @rule(data=st.data())
+    def expire(self, data: st.DataObject) -> None:
+        """The deadline of a task's scope passes while its operation is under way: a
+        blocked operation is withdrawn (KillBlocked, the task lives on as a new one); an
+        operation a partner completed stands (nothing for the spec)."""
+        tid = data.draw(st.sampled_from(self._in_scope()), label="expire")
+        w = self.workers[tid]
+        assert w.scope is not None
+        blocked = self.model.state.st[tid] == M.BLOCKED
+        with chanlock:
+            w.scope._expire_locked()
+        if blocked:
+            self.model.apply("KillBlocked", tid)
+            self._reborn(tid)
 
     @precondition(lambda self: bool(self.workers))
     @rule(data=st.data())
@@ -207,6 +276,8 @@ class RuntimeVsOracle(RuleBasedStateMachine):
         s = self.model.state
         for cid, ch in self.chans.items():
             buf, sendq, recvq, closed = ch.snapshot()
+            sendq = [(self.spec_id.get(t, t), i) for t, i in sendq]  # (current lives)
+            recvq = [(self.spec_id.get(t, t), i) for t, i in recvq]
             assert tuple(buf) == tuple(s.buf[cid]), f"buffer of {ch!r}"
             assert tuple(sendq) == tuple(tuple(e) for e in s.sendq[cid]), f"sendq of {ch!r}"
             assert tuple(recvq) == tuple(tuple(e) for e in s.recvq[cid]), f"recvq of {ch!r}"
@@ -223,7 +294,8 @@ class RuntimeVsOracle(RuleBasedStateMachine):
             t = w.task
             assert t is not None
             expected = list(s.res[tid])
-            pending = 1 if tid in runnable else 0  # completed by a partner, not resumed yet
+            # completed by a partner, not resumed yet (a new life has nothing to report)
+            pending = 1 if tid in runnable and tid not in self.fresh else 0
             assert w.results == expected[: len(expected) - pending], f"results of {t!r}"
             assert len(expected) - len(w.results) == pending, f"results of {t!r}"
             blocked = s.st[tid] == M.BLOCKED
@@ -231,6 +303,8 @@ class RuntimeVsOracle(RuleBasedStateMachine):
             assert rt_blocked == blocked, f"{t!r} vs oracle {s.st[tid]}"
             if s.st[tid] == M.DEAD and tid not in runnable:
                 assert t.done, f"{t!r} should have died"
+        for tid, results in self.dead.items():  # a life that ended in a timeout
+            assert results == list(s.res[tid]) and s.st[tid] == M.DEAD
 
     @invariant()
     def spec_invariants_hold(self) -> None:
