@@ -6,17 +6,21 @@
 
 Two procs play ping-pong over unbuffered channels (each message is an arrow between the
 procs' tracks), a producer fills a buffered channel that main drains (arrows cross the
-buffer, and its length is a counter), main waits on an alt that only a timer ends, and a
-task blocked forever is killed.  ``tools/draw_trace_timeline.py`` draws this program's
-timeline as ``docs/trace-timeline.png``.
+buffer, and its length is a counter), main waits on an alt that only a timer ends (the
+timer's arrow), a task blocked forever is killed, main waits for a blocking call on an
+IOProc (an iocall block), then for the other proc, which naps before it exits (a join
+block, and an arrow from its ProcExit).  ``tools/draw_trace_timeline.py`` draws this
+program's timeline as ``docs/trace-timeline.png``.
 """
 
 from __future__ import annotations
 
 import sys
+import time
 
 from libtask9 import (
     Channel,
+    IOProc,
     TraceRecorder,
     after,
     alt,
@@ -24,6 +28,7 @@ from libtask9 import (
     new_proc,
     new_task,
     run,
+    sleep,
     tracing,
     yield_,
 )
@@ -32,6 +37,8 @@ from libtask9 import (
 def ponger(ping: Channel[int], pong: Channel[int], rounds: int) -> None:
     for _ in range(rounds):
         pong.send(2 * ping.recv())
+    ping.recv()  # the last word
+    sleep(3)  # a nap before the proc exits: main waits for it in join()
 
 
 def producer(jobs: Channel[int], n: int) -> None:
@@ -57,6 +64,9 @@ def main(rounds: int = 3, jobs_n: int = 4) -> int:
     yield_()  # it blocks
     stuck.kill()
     yield_()
+    with IOProc("disk") as io:
+        io.iocall(time.sleep, 0.002)  # only main's task waits, not its proc
+    ping.send(-1)
     assert p.join(timeout=10)
     return total
 

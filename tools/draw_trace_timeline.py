@@ -6,8 +6,10 @@ libtask9.trace``) as a Gantt-like PNG with matplotlib: the picture in the README
 
 Without ``--json`` it records ``examples/trace_timeline.py`` in a fresh interpreter (so
 ids start at 1), converts the trace with ``libtask9.trace.to_chrome`` and draws that
-JSON.  Rows are the thread tracks (one per task, grouped by proc) and the buffer
-counters; blocked slices are pale bars, operations short dark ones, flow events arrows.
+JSON.  Rows are the thread tracks (each proc's scheduler, then its tasks) and the buffer
+counters; a task's or proc's lifetime is a thin grey bar, blocked slices (alt, sleep,
+join, iocall) and idle periods pale bars, operations short dark ones, flow events
+arrows, run events marks on the proc's row, a declared deadlock a red line.
 ``--real-time`` keeps the events' ``"t"`` (when the trace has it); by default the
 picture spaces events by ``seq``, one step each, which reads better for a small program.
 Needs matplotlib (``pip install -e '.[bench]'``).  The browser viewers show the same
@@ -36,10 +38,24 @@ OP_COLORS = {
     "Close": "#ef6c00",
     "KillBlocked": "#202020",
     "KillPending": "#202020",
+    "TimerFire": "#c2185b",
+    "TaskCreate": "#2e7d32",
+    "ProcCreate": "#2e7d32",
+    "TaskExit": "#6d4c41",
+    "ProcExit": "#6d4c41",
 }
 FLOW_COLORS = {"libtask9.value": "#1e63c9", "libtask9.close": "#ef6c00",
-               "libtask9.kill": "#c62828"}
-BLOCK_COLOR = "#f6d5d1"
+               "libtask9.kill": "#c62828", "libtask9.timer": "#c2185b",
+               "libtask9.join": "#6d4c41", "libtask9.spawn": "#2e7d32"}
+#: Blocked slices by the first word of their name: (face, edge, text) colours, legend.
+BLOCK_COLORS = {
+    "AltBlock": ("#f6d5d1", "#c0817a", "#8a3b33", "blocked in an alt"),
+    "sleep": ("#d6e6f7", "#7d9cc0", "#2f4f75", "sleep"),
+    "join": ("#e6dcf2", "#9a86b8", "#4e3a6e", "join"),
+    "iocall": ("#f7ecc8", "#c2a95a", "#6e5a17", "iocall"),
+}
+IDLE_COLOR = ("#eeeeee", "#b0b0b0")
+LIFETIME_COLOR = "#c8c8c8"
 
 
 def example_timeline(real_time: bool) -> dict[str, Any]:
@@ -70,16 +86,22 @@ def draw(trace: dict[str, Any], out: Path, title: str) -> None:
              if e["ph"] == "M" and e["name"] == "process_name"}
     tname = {(e["pid"], e["tid"]): e["args"]["name"] for e in evs
              if e["ph"] == "M" and e["name"] == "thread_name"}
+    tsort = {(e["pid"], e["tid"]): e["args"]["sort_index"] for e in evs
+             if e["ph"] == "M" and e["name"] == "thread_sort_index"}
     counters = sorted({e["name"] for e in evs if e["ph"] == "C"})
 
-    # Rows, top to bottom: each proc's label, then its tasks; then the counters.
+    # Rows, top to bottom: each proc's label, then its tracks (scheduler first, then its
+    # tasks); then the counters.
     rows: dict[Any, float] = {}
+    headers: dict[int, float] = {}
     labels: list[tuple[float, str, bool]] = []
     y = 0.0
     for pid in sorted({p for p, _ in tname}):
+        headers[pid] = y
         labels.append((y, pname.get(pid, f"pid {pid}"), True))
         y += 0.8
-        for track in sorted(t for t in tname if t[0] == pid):
+        for track in sorted((t for t in tname if t[0] == pid),
+                            key=lambda t: (tsort.get(t, t[1]), t[1])):
             rows[track] = y
             labels.append((y, tname[track], False))
             y += 1.0
@@ -92,21 +114,37 @@ def draw(trace: dict[str, Any], out: Path, title: str) -> None:
             y += 1.0
 
     end = max([e["ts"] + e.get("dur", 0) for e in evs if e["ph"] != "M"] + [1.0])
-    fig, ax = plt.subplots(figsize=(13, 0.42 * y + 1.6), dpi=150)
+    fig, ax = plt.subplots(figsize=(15, 0.42 * y + 1.9), dpi=150)
     h = 0.62
+
+    def text_in(x: float, dur: float, r: float, label: str, color: str) -> None:
+        if dur > 0.075 * len(label):
+            ax.text(x + 0.1, r, label, va="center", ha="left", fontsize=5.5, color=color,
+                    zorder=2, clip_on=True)
+
+    placed: dict[int, list[tuple[float, int, int]]] = {}
     for e in evs:
         track = (e.get("pid"), e.get("tid"))
+        cat = e.get("cat")
         if e["ph"] == "X" and track in rows:
             r = rows[track]
-            if e.get("cat") == "libtask9.block":
-                ax.broken_barh([(e["ts"], e["dur"])], (r - h / 2, h), facecolor=BLOCK_COLOR,
-                               edgecolor="#c0817a", linewidth=0.6, zorder=1)
+            if cat == "libtask9.lifetime":
+                ax.broken_barh([(e["ts"], e["dur"])], (r - 0.05, 0.1),
+                               facecolor=LIFETIME_COLOR, edgecolor="none", zorder=0.5)
+            elif cat == "libtask9.idle":
+                ax.broken_barh([(e["ts"], e["dur"])], (r - h / 2, h), facecolor=IDLE_COLOR[0],
+                               edgecolor=IDLE_COLOR[1], linewidth=0.5, hatch="////",
+                               zorder=1)
+                text_in(e["ts"], e["dur"], r, "idle", "#707070")
+            elif cat == "libtask9.block":
+                kind = e["name"].split()[0]
+                face, edge, ink, _ = BLOCK_COLORS.get(kind, BLOCK_COLORS["AltBlock"])
+                ax.broken_barh([(e["ts"], e["dur"])], (r - h / 2, h), facecolor=face,
+                               edgecolor=edge, linewidth=0.6, zorder=1)
                 label = e["name"].replace("AltBlock ", "blocked: ")
                 if e["dur"] <= 0.075 * len(label) and "alt(" in label:
                     label = "blocked: alt"
-                if e["dur"] > 0.075 * len(label):
-                    ax.text(e["ts"] + 0.1, r, label, va="center", ha="left", fontsize=6,
-                            color="#8a3b33", zorder=2, clip_on=True)
+                text_in(e["ts"], e["dur"], r, label, ink)
             else:
                 action = e["name"].split()[0]
                 ax.broken_barh([(e["ts"], e["dur"])], (r - h / 2, h),
@@ -114,8 +152,25 @@ def draw(trace: dict[str, Any], out: Path, title: str) -> None:
         elif e["ph"] == "i" and e.get("s") == "t" and track in rows:
             ax.plot(e["ts"], rows[track] - h / 2 - 0.08, marker="v", color="#444444",
                     markersize=4, zorder=4)
-            ax.text(e["ts"], rows[track] - h / 2 - 0.25, e["name"], fontsize=5.5,
+            ax.text(e["ts"], rows[track] - h / 2 - 0.25, e["name"], fontsize=5,
                     ha="center", va="bottom", color="#444444")
+        elif e["ph"] == "i" and e.get("s") == "p" and e.get("pid") in headers:
+            r = headers[e["pid"]]
+            ax.plot(e["ts"], r + 0.3, marker="D", color="#37474f", markersize=3.5, zorder=4)
+            # Labels run right of their mark (left of it near the end), one line up from
+            # a previous label they would overlap.
+            right = e["ts"] > 0.8 * end
+            lines = placed.setdefault(e["pid"], [])
+            level = 0
+            while any(lv == level and abs(x - e["ts"]) < 0.09 * n for x, n, lv in lines):
+                level += 1
+            lines.append((e["ts"], len(e["name"]), level))
+            ax.text(e["ts"] + (-0.3 if right else 0.3), r - 0.02 - 0.3 * level, e["name"],
+                    fontsize=5.5, ha="right" if right else "left", va="bottom",
+                    color="#37474f")
+        elif e["ph"] == "i" and e.get("s") == "g":
+            ax.axvline(e["ts"], color="#c62828", linestyle="--", linewidth=0.9, zorder=6)
+            ax.text(e["ts"], -0.6, e["name"], fontsize=6.5, color="#c62828", ha="center")
     for name in counters:
         pts = sorted((e["ts"], e["args"]["len"]) for e in evs
                      if e["ph"] == "C" and e["name"] == name)
@@ -150,7 +205,7 @@ def draw(trace: dict[str, Any], out: Path, title: str) -> None:
                     bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none",
                           "alpha": 0.8})
 
-    ax.set_ylim(y - 0.3, -0.8)
+    ax.set_ylim(y - 0.3, -0.9)
     ax.set_xlim(-0.5, end + 0.5)
     ax.set_yticks([r for r, _, _ in labels])
     ax.set_yticklabels([text for _, text, _ in labels], fontsize=7.5)
@@ -168,14 +223,22 @@ def draw(trace: dict[str, Any], out: Path, title: str) -> None:
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
     ax.set_title(title, fontsize=9, loc="left")
-    legend = [Patch(facecolor=BLOCK_COLOR, edgecolor="#c0817a", label="blocked (AltBlock)")]
-    legend += [Patch(facecolor=c, label=a) for a, c in OP_COLORS.items() if a != "KillPending"]
+    legend: list[Any] = [Patch(facecolor=LIFETIME_COLOR, label="lifetime")]
+    legend += [Patch(facecolor=face, edgecolor=edge, label=label)
+               for face, edge, _, label in BLOCK_COLORS.values()]
+    legend += [Patch(facecolor=IDLE_COLOR[0], edgecolor=IDLE_COLOR[1], hatch="////",
+                     label="proc idle")]
+    shown = {"AltBuffer", "AltRendezvous", "AltHandover", "Close", "KillBlocked",
+             "TimerFire", "TaskCreate", "TaskExit"}
+    legend += [Patch(facecolor=c, label=a + ("/ProcCreate" if a == "TaskCreate" else
+                                             "/ProcExit" if a == "TaskExit" else ""))
+               for a, c in OP_COLORS.items() if a in shown]
     legend += [Patch(facecolor="#7f7f7f", label="other operation")]
     legend += [plt.Line2D([], [], color=c, label=f"arrow: {cat.split('.')[1]}")
                for cat, c in FLOW_COLORS.items()]
-    fig.legend(handles=legend, fontsize=6.5, ncol=len(legend), loc="lower center",
-               frameon=False)
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    fig.legend(handles=legend, fontsize=6.2, ncol=(len(legend) + 1) // 2,
+               loc="lower center", frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out)
     plt.close(fig)
