@@ -21,6 +21,7 @@ import socket
 import threading
 from collections import deque
 from collections.abc import Callable
+from functools import partial
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -172,9 +173,12 @@ class IOProc:
                 w = r.world
                 w.iocalls -= 1
                 delivered = deliver_locked(r.reply, outcome)
-                declared = check_deadlock_locked(w)  # its caller may have been killed
-                if _trace.tracer is not None:
-                    _trace.io_done(w.id, r.task, self.name, delivered, declared)
+                # (its caller may have been killed: then this was the run's last waker)
+                if _trace.tracer is None:
+                    check_deadlock_locked(w)
+                else:
+                    check_deadlock_locked(w, partial(_trace.io_done, w.id, r.task,
+                                                     self.name, delivered))
             del r, outcome
 
     # -- ioproc(3) helpers ---------------------------------------------------------------

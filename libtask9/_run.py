@@ -120,8 +120,10 @@ class Runner:
 
     def _end(self, w: World, p: Proc) -> None:
         """The main proc is done: end the run, wait for its procs, stop its IOProcs."""
+        main = p._main_task
         with chanlock:
-            end_run_locked(w, "main returned", None)
+            end_run_locked(w, "main returned" if main is None or main._exc is None
+                           else "main raised", None)
             p._exit_locked()
         p._unbind()
         deadline = time.monotonic() + self.shutdown_grace

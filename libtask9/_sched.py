@@ -44,6 +44,7 @@ import traceback
 import warnings
 from collections import deque
 from collections.abc import Callable, Sequence
+from functools import partial
 from types import FrameType
 from typing import Any, Final
 
@@ -174,7 +175,8 @@ class Blocker:
         tm = self.timer
         if tm is not None:
             self.timer = None
-            tm.disarm_locked()
+            if tm.disarm_locked() and _trace.tracer is not None:
+                _trace.timer_stop(self.task.proc.world.id, tm.id, "wait completed")
         t = self.task
         t._blocker = None
         ready_locked(t)
@@ -245,7 +247,7 @@ class WakeEntry(TimerEntry):
         super().__init__(deadline, 0.0, world)
         self.blocker = blocker
 
-    def fire_locked(self, now: float) -> None:
+    def fire_locked(self, now: float, by: int | None) -> None:
         b = self.blocker
         b.timer = None
         woken = None
@@ -254,7 +256,7 @@ class WakeEntry(TimerEntry):
             b.expire_locked(now)
         if _trace.tracer is not None:
             w = self.counter
-            _trace.timer_fire(w.id if isinstance(w, World) else None, None, self.id, woken)
+            _trace.timer_fire(w.id if isinstance(w, World) else None, by, self.id, woken)
 
 
 def arm_wait_timer_locked(t: Task, b: Blocker, secs: float, kind: str) -> None:
@@ -393,7 +395,7 @@ class Proc:
         #: through the scheduler greenlet (a test stepper, or an interrupt to act on).
         self.switch_direct = True
         #: Heap of the timers armed by this proc's tasks (chanlock).
-        self.timers = TimerHeap()
+        self.timers = TimerHeap(self.id)
 
     def __repr__(self) -> str:
         return f"<Proc {self.id} {self.name!r} run={self.world.id} tasks={len(self._tasks)}>"
@@ -428,7 +430,8 @@ class Proc:
             self._tasks.add(t)
             if _trace.tracer is not None:
                 by = current_task_or_none()
-                _trace.task_create(self.world.id, self.id, t.id, None if by is None else by.id)
+                _trace.task_create(self.world.id, self.id, t.id, None if by is None else by.id,
+                                   t.name)
             if owner is not None:
                 t._owner = owner
                 if owner.cancelled:  # a cancelled group's new member starts killed
@@ -499,7 +502,10 @@ class Proc:
             if t._owner is not None:
                 t._owner.task_exited_locked(t)
             if _trace.tracer is not None:
-                _trace.task_exit(self.world.id, self.id, t.id, woken)
+                e = t._exc
+                _trace.task_exit(self.world.id, self.id, t.id, woken,
+                                 "returned" if e is None else
+                                 "killed" if isinstance(e, TaskKilled) else "raised")
         finally:
             chanlock.release()
 
@@ -613,9 +619,8 @@ class Proc:
                     continue
                 self._idle = True
                 w.nidle += 1
-                declared = check_deadlock_locked(w)
-                if _trace.tracer is not None:
-                    _trace.proc_idle(w.id, self.id, declared)
+                declared = check_deadlock_locked(w, None if _trace.tracer is None else
+                                                 self._record_idle)
                 if not declared and not (timers.entries and timers.due(clock())):
                     # (a virtual clock may just have jumped to one of our deadlines)
                     nd = None if w.virtual else timers.next_deadline()
@@ -633,6 +638,9 @@ class Proc:
             self._remote.clear()
         finally:
             chanlock.release()
+
+    def _record_idle(self, declared: bool) -> None:
+        _trace.proc_idle(self.world.id, self.id, declared)
 
     def _unwind(self) -> None:
         """Unwind every remaining task with TaskKilled, in bounded rounds; tasks that keep
@@ -675,9 +683,11 @@ class Proc:
                 main._parker.wake_locked()  # it may sleep until a later deadline
             else:
                 self.timers.disarm_all_locked()
-        declared = check_deadlock_locked(w)
-        if _trace.tracer is not None:
-            _trace.proc_exit(w.id, self.id, woken, declared)
+        if _trace.tracer is None:
+            declared = check_deadlock_locked(w)
+        else:
+            declared = check_deadlock_locked(w, partial(_trace.proc_exit, w.id, self.id,
+                                                        woken))
         self._finished.set()
         return declared
 
@@ -762,7 +772,8 @@ def join_wait(t: Task, world: World, what: str, target: Proc | Task,
         if secs is not None:
             arm_wait_timer_locked(t, b, secs, "join")
         if _trace.tracer is not None:
-            _trace.join_block(t.proc.world.id, t.proc.id, t.id, what)
+            _trace.join_block(t.proc.world.id, t.proc.id, t.id, what,
+                              "proc" if isinstance(target, Proc) else "task", target.id)
     park(t)
     outcome = b.outcome
     if outcome is OK:
@@ -806,15 +817,25 @@ def task_stack(t: Task) -> list[traceback.FrameSummary]:
 # -- the deadlock decision and the end of a run -----------------------------------------
 
 
-def check_deadlock_locked(w: World) -> bool:
+def check_deadlock_locked(w: World, record: Callable[[bool], None] | None = None) -> bool:
     """Declare a deadlock if every registered proc of run ``w`` is idle and nothing can
     wake them (no live timer, no iocall in flight); True if declared.
 
     Called in every critical section after which the last possible waker may be gone: a
     proc going idle, a proc exiting (after waking its joiners), an iocall finishing, an
     IOProc stopping, a timer stopped from outside the run.  (spec/Procs.tla:
-    NoFalseDeadlock, DeadlockDeclared.)
+    NoFalseDeadlock, DeadlockDeclared.)  ``record(declared)`` records the caller's own
+    event (ProcIdle, ProcExit, IoDone) before the RunEnding a declaration causes.
     """
+    declared = _decide_deadlock_locked(w)
+    if record is not None:
+        record(declared)
+    if declared:
+        end_run_locked(w, "deadlock", None)
+    return declared
+
+
+def _decide_deadlock_locked(w: World) -> bool:
     if (w.phase is not RUN_RUNNING or w.deadlock is not None or w.iocalls
             or w.nidle != len(w.procs) or not w.procs):
         return False
@@ -832,7 +853,6 @@ def check_deadlock_locked(w: World) -> bool:
             if b is not None:  # (every proc is idle: every task is parked, frames still)
                 blocked.append(BlockedTask(t, b.describe(), task_stack(t)))
     w.deadlock = Deadlock(blocked)
-    end_run_locked(w, "deadlock", None)
     return True
 
 
@@ -986,7 +1006,7 @@ def spawn_proc(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
         w.procs.add(p)
         if _trace.tracer is not None:
             by = current_task_or_none()
-            _trace.proc_create(w.id, p.id, None if by is None else by.id)
+            _trace.proc_create(w.id, p.id, None if by is None else by.id, name)
     try:
         th.start()
     except BaseException:
@@ -1102,7 +1122,7 @@ def killed_locked(t: Task) -> TaskKilled:
         exc: TaskKilled = c.exception()
         return exc
     t._killed = True
-    if _trace.tracer is not None:
+    if _trace.tracer is not None and not t._kill_silent:
         _trace.killed(t.proc.world.id, t.id, t.proc.id)
     return killed_error(t)
 
@@ -1161,6 +1181,7 @@ def kill_task_locked(t: Task, traced: bool, force: bool, reason: str | None = No
         # KillPending: t is running, runnable (perhaps woken with a completed op, which
         # stands) or not started; the kill lands at its next switch point.
         t._kill_pending = True
+        t._kill_silent = tr is None  # (a scheduler kill: its Killed is not recorded)
         if tr is not None:
             me = current_task_or_none()
             _trace.kill_pending(t.proc.world.id, t.id, t.proc.id,

@@ -48,12 +48,12 @@ class _ScopeEntry(TimerEntry):
         super().__init__(deadline, 0.0, scope.task.proc.world)
         self.scope = scope
 
-    def fire_locked(self, now: float) -> None:
+    def fire_locked(self, now: float, by: int | None) -> None:
         s = self.scope
         s._entry = None
         t = s.task
         if _trace.tracer is not None:
-            _trace.timer_fire(t.proc.world.id, t.proc.id, self.id, t.id)
+            _trace.timer_fire(t.proc.world.id, by, self.id, t.id)
         s._expire_locked()
 
 

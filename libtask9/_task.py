@@ -52,6 +52,7 @@ class Task:
         "_interrupted",
         "_joiners",
         "_kill_pending",
+        "_kill_silent",
         "_killed",
         "_kwargs",
         "_owner",
@@ -82,6 +83,7 @@ class Task:
         # Written under chanlock (other procs may kill or wake this task):
         self._blocker: Blocker | None = None  # what it waits in while BLOCKED
         self._kill_pending: bool = False  # KillPending happened, Killed has not
+        self._kill_silent: bool = False  # that pending kill is the scheduler's: unrecorded
         self._killed: bool = False  # TaskKilled was delivered
         #: JoinWaits of tasks, Events of plain threads, in join() on this task (chanlock)
         self._joiners: list[Any] | None = None

@@ -99,14 +99,14 @@ class _ChanEntry(TimerEntry):
         r = self.chan
         return r is None or r() is None
 
-    def fire_locked(self, now: float) -> None:
+    def fire_locked(self, now: float, by: int | None) -> None:
         r = self.chan
         ch = None if r is None else r()
         if ch is not None:
             deliver_locked(ch, now)
         if _trace.tracer is not None:
             w = self.counter
-            _trace.timer_fire(w.id if isinstance(w, World) else None, None, self.id, None)
+            _trace.timer_fire(w.id if isinstance(w, World) else None, by, self.id, None)
 
 
 class Timer:
@@ -128,7 +128,9 @@ class Timer:
     def _arm_locked(self, delay: float | None) -> None:
         e = self._entry
         if e is not None:
-            e.disarm_locked()
+            if e.disarm_locked() and _trace.tracer is not None:
+                w0 = e.counter
+                _trace.timer_stop(w0.id if isinstance(w0, World) else None, e.id, "reset")
             self._entry = None
         self._never = delay is None
         if delay is None:

@@ -67,9 +67,10 @@ class TimerEntry:
     def __lt__(self, other: TimerEntry) -> bool:
         return (self.deadline, self.seq) < (other.deadline, other.seq)
 
-    def fire_locked(self, now: float) -> None:
+    def fire_locked(self, now: float, by: int | None) -> None:
         """The deadline has passed (subclasses act; the heap has already disarmed a
-        one-shot entry or re-armed a periodic one)."""
+        one-shot entry or re-armed a periodic one).  ``by``: the firing proc's id (None:
+        the fallback timer thread)."""
         raise NotImplementedError
 
     def gone(self) -> bool:
@@ -94,11 +95,12 @@ class TimerEntry:
 class TimerHeap:
     """The deadlines of the timers one proc (or the fallback timer thread) fires."""
 
-    __slots__ = ("entries", "ndead")
+    __slots__ = ("entries", "ndead", "owner")
 
-    def __init__(self) -> None:
+    def __init__(self, owner: int | None = None) -> None:
         self.entries: list[TimerEntry] = []
         self.ndead = 0  # disarmed entries still in ``entries``
+        self.owner = owner  # the id of the proc that fires it (None: the fallback thread)
 
     def __len__(self) -> int:
         return len(self.entries) - self.ndead
@@ -170,7 +172,7 @@ class TimerHeap:
                 c = e.counter
                 if c is not None:
                     c.ntimers -= 1
-            e.fire_locked(now)
+            e.fire_locked(now, self.owner)
 
     def note_disarmed_locked(self) -> None:
         """An entry of this heap was disarmed: compact when most entries are dead."""

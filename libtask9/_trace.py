@@ -174,20 +174,24 @@ def run_start(run: int, proc: int) -> None:
     _emit({"action": "RunStart", "run": run, "proc": proc, "task": None})
 
 
-def proc_create(run: int, proc: int, by: int | None) -> None:
-    _emit({"action": "ProcCreate", "run": run, "proc": proc, "task": None, "by": by})
+def proc_create(run: int, proc: int, by: int | None, name: str) -> None:
+    _emit({"action": "ProcCreate", "run": run, "proc": proc, "task": None, "by": by,
+           "name": name})
 
 
 def proc_start(run: int, proc: int, task: int) -> None:
     _emit({"action": "ProcStart", "run": run, "proc": proc, "task": task})
 
 
-def task_create(run: int, proc: int, task: int, by: int | None) -> None:
-    _emit({"action": "TaskCreate", "run": run, "proc": proc, "task": task, "by": by})
+def task_create(run: int, proc: int, task: int, by: int | None, name: str) -> None:
+    _emit({"action": "TaskCreate", "run": run, "proc": proc, "task": task, "by": by,
+           "name": name})
 
 
-def task_exit(run: int, proc: int, task: int, woken: list[int]) -> None:
-    _emit({"action": "TaskExit", "run": run, "proc": proc, "task": task, "woken": woken})
+def task_exit(run: int, proc: int, task: int, woken: list[int], outcome: str) -> None:
+    """``outcome``: "returned", "raised" or "killed"."""
+    _emit({"action": "TaskExit", "run": run, "proc": proc, "task": task, "woken": woken,
+           "outcome": outcome})
 
 
 def proc_idle(run: int, proc: int, declared: bool) -> None:
@@ -224,8 +228,11 @@ def io_done(run: int, task: int, io: str, delivered: bool, declared: bool) -> No
            "delivered": delivered, "declared": declared})
 
 
-def join_block(run: int, proc: int, task: int, target: str) -> None:
-    _emit({"action": "JoinBlock", "run": run, "proc": proc, "task": task, "target": target})
+def join_block(run: int, proc: int, task: int, target: str, kind: str, target_id: int) -> None:
+    """``target`` describes what is joined; ``kind`` ("proc" or "task") and ``target_id``
+    identify it."""
+    _emit({"action": "JoinBlock", "run": run, "proc": proc, "task": task, "target": target,
+           "kind": kind, "target_id": target_id})
 
 
 def proc_exit(run: int, proc: int, woken: list[int], declared: bool) -> None:

@@ -345,9 +345,9 @@ def test_pingpong_across_two_procs_is_arrows_between_the_two_tracks() -> None:
     ping, pong = (ids["ping_proc"], ids["ping_task"]), (ids["pong_proc"], ids["pong_task"])
     run_id = events[0]["run"]  # one run: both procs are named as its procs
     assert names(out, "process_name")[ping[0]] == f"run {run_id} · proc {ping[0]}"
-    assert names(out, "process_name")[pong[0]] == f"run {run_id} · proc {pong[0]}"
-    assert names(out, "thread_name")[ping] == f"task {ping[1]}"
-    assert names(out, "thread_name")[pong] == f"task {pong[1]}"
+    assert names(out, "process_name")[pong[0]] == f"run {run_id} · proc {pong[0]} (ponger)"
+    assert names(out, "thread_name")[ping] == f"task {ping[1]} (main)"  # (TaskCreate's name)
+    assert names(out, "thread_name")[pong] == f"task {pong[1]} (ponger)"
     sched = sched_tid(out)
     assert names(out, "thread_name")[(pong[0], sched)] == "scheduler"
     # Every message is one arrow from the sender's track to the receiver's, with its value.
@@ -1102,14 +1102,15 @@ LIFECYCLE_PROGRAM = textwrap.dedent("""
 # Run 1: t1 joins t2 (JoinBlock seq 5 .. TaskExit seq 8 that wakes it, 3 steps) while t2
 # sleeps (TimerArm 6 .. TimerFire 7); an alt on c1 and an after() channel (c2, untraced)
 # ends with the TimerFire of the timer t1 armed (seq 10 .. 11); an iocall (12 .. 13).
-# Run 2: t3 blocks on c4 (seq 22), the deadlock is declared in p2's ProcIdle (seq 24),
+# Run 2: t3 blocks on c4 (seq 22), the deadlock is declared in p2's ProcIdle (seq 23,
+# before the RunEnding it causes),
 # and t3 is unwound (TaskExit seq 25); p2's declaring idle period lasts to then.
 LIFECYCLE_EXPECTED = "\n".join([
     "libtask9 trace: 28 events (seq 0..27), 2 procs, 3 tasks, 3 channels",
     "run 1: 1 proc (p1), 2 tasks; ending: main returned; outcome: returned; "
     "deadlock: not declared",
     "run 2: 1 proc (p2), 1 task; ending: deadlock; outcome: Deadlock; "
-    "deadlock: declared (seq 24, ProcIdle of p2)",
+    "deadlock: declared (seq 23, ProcIdle of p2)",
     'time blocked: seq steps (the events carry no "t")',
     "",
     "channel  cap  sent  delivered  blocked  time blocked  operations by action",
@@ -1124,7 +1125,7 @@ LIFECYCLE_EXPECTED = "\n".join([
     "",
     "proc  run  created by  tasks  idle  time idle  exit",
     "p1      1  run()           2     0    0 steps  seq 16",
-    "p2      2  run()           1     1     1 step  seq 26",
+    "p2      2  run()           1     1    2 steps  seq 26",
     "",
     "task  created by  sleeps  time asleep  joins  time joining  iocalls  time in iocalls  exit",
     "t1    -                0      0 steps      1       3 steps        1           1 step  seq 14",
