@@ -491,7 +491,7 @@ def test_hooks_and_flags_are_type_checked_at_once() -> None:
         libtask9.set_tracer(5)  # type: ignore[arg-type]
 
     def main() -> None:
-        with pytest.raises(TypeError, match="canblock|bool"):  # (compiled: mypyc's text)
+        with pytest.raises(TypeError, match=r"canblock|bool"):  # (compiled: mypyc's text)
             alt(alt_recv(Channel[int](1)), canblock="no")  # type: ignore[arg-type]
 
     run(main)
