@@ -234,8 +234,9 @@ def _verdict(v: Verdict, max_lines: int = 30) -> str:
     return f"FAILED: check {f.check!r}{also}\n{body}"
 
 
-def print_lc_replay(rp: LcReplay, res: LcReplayResult, out: TextIO = sys.stdout) -> None:
+def print_lc_replay(rp: LcReplay, res: LcReplayResult, out: TextIO | None = None) -> None:
     """Print the saved verdict, the program, and each re-run's verdict."""
+    out = out if out is not None else sys.stdout
     p = rp.program
     print(f"replay {rp.path}", file=out)
     print(f"  lifecycle program seed {rp.seed} (run seed {rp.run_seed}), mode {p.mode}, "
