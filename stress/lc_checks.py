@@ -31,7 +31,8 @@ In the order they are reported (the first failing one is the verdict):
                each receiver got each sender's values in send order; in normal mode what is
                left in each channel is exactly what was sent and not received.
 ``trace``      (traced runs) the run's lifecycle events hang together: ``RunStart`` first,
-               ``RunEnd`` last with the outcome ``run()`` gave, every created proc and
+               ``RunEnd`` last with the outcome ``run()`` gave, each proc registered
+               (``ProcCreate``) before it starts (``ProcStart``), every created proc and
                task exited before ``RunEnd``, no ``IoDone`` without its ``IoStart``, at
                most one deadlock declaration (exactly when ``run()`` raised ``Deadlock``),
                made while no iocall was in flight.
@@ -382,6 +383,14 @@ def check_trace_lc(prog: LcProgram, out: LcOutcome, skip: set[int] | None = None
     ends = [ev for ev in evs if ev["action"] == "RunEnd"]
     if len(ends) == 1 and ends[0].get("outcome") != out.run_name():
         bad.append(f"RunEnd says {ends[0].get('outcome')!r}, run() gave {out.run_name()!r}")
+    first: dict[tuple[str, int], int] = {}
+    for ev in evs:
+        first.setdefault((ev["action"], ev["proc"]), ev["seq"])
+    for (a, q), seq in sorted(first.items(), key=lambda kv: kv[1]):
+        if a == "ProcStart" and not (first.get(("ProcCreate", q), math.inf) < seq
+                                     or first.get(("RunStart", q), math.inf) < seq):
+            bad.append(f"proc {q} started (seq {seq}) before it was created/registered "
+                       f"(ProcCreate seq {first.get(('ProcCreate', q))})")
     created = {ev["proc"] for ev in evs if ev["action"] in ("ProcCreate", "RunStart")}
     exited = {ev["proc"] for ev in evs if ev["action"] == "ProcExit"}
     if created - exited:
