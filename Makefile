@@ -8,7 +8,7 @@ STAMP    := $(VENV)/.installed
 DURATION ?= 120
 SEED     ?=
 
-.PHONY: all venv check check-full spec check-trace test test-all lint fuzz stress \
+.PHONY: all venv check check-full spec check-trace test test-all lint fuzz stress stress-lifecycle \
         bench bench-quick bench-plot clean compiled test-compiled docs
 
 all: check test
@@ -57,6 +57,11 @@ fuzz: $(STAMP)
 
 stress: $(STAMP)
 	$(PY) -m stress run --duration $(DURATION) $(if $(SEED),--seed $(SEED))
+
+## stress-lifecycle: runs of procs, joins, timers, iocalls, kills and interrupts, back to
+## back and several at once, every outcome checked (stress/README.md, "Lifecycle programs")
+stress-lifecycle: $(STAMP)
+	$(PY) -m stress lifecycle --duration $(DURATION) $(if $(SEED),--seed $(SEED))
 
 ## bench: builds the compiled core first (its rows read "skipped" if that build fails)
 bench: $(STAMP)

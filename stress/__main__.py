@@ -1,6 +1,8 @@
 """Stress testing of libtask9 against the oracle (see stress/README.md).
 
   run          random multi-proc programs on the runtime, every outcome checked
+  lifecycle    random runs of procs, joins, timers, iocalls, kills and interrupts, back
+               to back and several at once, every outcome checked
   replay FILE  re-check a saved failure and re-run its program
   check-trace  TLC trace validation of fresh traces and of planted bugs
   mutants      plant runtime bugs in a copy of libtask9; expect each to be caught
@@ -56,9 +58,40 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--failures-dir", type=Path, default=None,
                    help="where replay files go (default stress/failures/)")
     r.add_argument("--quiet", action="store_true", help="only the summary")
+    lc = sub.add_parser("lifecycle", help="lifecycle programs back to back and at once")
+    lc.add_argument("--duration", type=float, default=60.0, help="seconds (default 60)")
+    lc.add_argument("--seed", type=int, default=None, help="run seed (default: random)")
+    lc.add_argument("--concurrent", type=_positive, default=4,
+                    help="largest batch of runs at once on plain threads (default 4; 1: none)")
+    lc.add_argument("--batch-rate", type=float, default=0.3,
+                    help="fraction of iterations that run a batch (default 0.3)")
+    lc.add_argument("--interrupts", type=float, default=0.1,
+                    help="fraction of iterations that run an interrupt program in the main "
+                         "thread (default 0.1)")
+    lc.add_argument("--kill-main", type=float, default=0.15,
+                    help="fraction of the other programs in which a task kills main "
+                         "(default 0.15)")
+    lc.add_argument("--untraced", type=float, default=0.2,
+                    help="fraction of iterations run without a tracer (default 0.2)")
+    lc.add_argument("--runs", type=_positive, default=None, help="stop after N runs")
+    lc.add_argument("--max-failures", type=_positive, default=1,
+                    help="stop after N failures (default 1)")
+    lc.add_argument("--hang-timeout", type=float, default=10.0,
+                    help="watchdog bound per run, seconds (default 10)")
+    lc.add_argument("--switch-interval", type=float, default=1e-5,
+                    help="sys.setswitchinterval during the run (default 1e-5 s)")
+    lc.add_argument("--failures-dir", type=Path, default=None,
+                    help="where replay files go (default stress/failures/)")
+    lc.add_argument("--strict", action="store_true",
+                    help="a proc thread alive after run() although its proc had exited (a "
+                         "known runtime bug, see stress/README.md) is a failure; by "
+                         "default it is counted in the summary")
+    lc.add_argument("--quiet", action="store_true", help="only the summary")
     p = sub.add_parser("replay", help="re-check a replay file's trace and re-run its program")
     p.add_argument("file", type=Path)
     p.add_argument("--runs", type=_positive, default=1, help="re-runs (default 1)")
+    p.add_argument("--alone", action="store_true",
+                   help="lifecycle files: re-run the program without its batch companions")
     t = sub.add_parser("check-trace", help="TLC-validate fresh stress traces + a planted bug")
     t.add_argument("--count", type=_positive, default=2)
     t.add_argument("--seed", type=int, default=None)
@@ -84,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ns = _parser().parse_args(argv)
     if ns.cmd == "run":
         return _run(ns)
+    if ns.cmd == "lifecycle":
+        return _lifecycle(ns)
     if ns.cmd == "replay":
         return _replay(ns)
     if ns.cmd == "check-trace":
@@ -113,7 +148,25 @@ def _run(ns: argparse.Namespace) -> int:
     return 1 if summary.failures or summary.aborted else 0
 
 
+def _lifecycle(ns: argparse.Namespace) -> int:
+    from .lc_runner import LcOptions, run_lifecycle
+
+    opts = LcOptions(duration=ns.duration, seed=ns.seed, concurrent=ns.concurrent,
+                     batch_rate=ns.batch_rate, interrupts=ns.interrupts,
+                     kill_main=ns.kill_main, untraced=ns.untraced, max_runs=ns.runs,
+                     max_failures=ns.max_failures, hang_timeout=ns.hang_timeout,
+                     switch_interval=ns.switch_interval, strict=ns.strict,
+                     quiet=ns.quiet)
+    if ns.failures_dir is not None:
+        opts.failures_dir = ns.failures_dir
+    summary = run_lifecycle(opts)
+    if ns.quiet:
+        print(summary.report())
+    return 1 if summary.failures or summary.aborted else 0
+
+
 def _replay(ns: argparse.Namespace) -> int:
+    from .lc_replay import LcReplay, print_lc_replay, replay_lc
     from .replay import load, replay
     from .reporting import print_replay
 
@@ -122,6 +175,10 @@ def _replay(ns: argparse.Namespace) -> int:
     except (FormatError, OSError) as e:
         print(f"stress replay: {e}", file=sys.stderr)
         return 2
+    if isinstance(rp, LcReplay):
+        lres = replay_lc(rp, runs=ns.runs, alone=ns.alone)
+        print_lc_replay(rp, lres)
+        return 0 if lres.ok else 1
     res = replay(rp, runs=ns.runs)
     print_replay(rp, res)
     return 0 if res.ok else 1

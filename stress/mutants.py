@@ -16,11 +16,14 @@ asserts that ``libtask9`` is imported from the copy):
                 deadlock, hang, error);
 ``trace``       when stress's verdict came from the oracle's trace checker, TLC trace
                 validation of the saved trace must reject it at the same event;
+``lifecycle``   ``python -m stress lifecycle`` for the same short, seeded duration: runs of
+                procs, joins, timers, iocalls, kills and interrupts, back to back and at
+                once, each outcome checked (the replay file names the check);
 ``coverage``    ``tests/test_alt.py``'s chi-squared test of the choice among ready cases.
 
 Layers run in order of expected cost (a stress run stops at its first failure, usually
 within seconds, while a passing Hypothesis run takes its full budget): stress, trace,
-hypothesis, coverage; they stop at the first catch (``--all-layers`` runs them all, for
+lifecycle, hypothesis, coverage; they stop at the first catch (``--all-layers`` runs them all, for
 the full matrix).  A layer that times out does not count as a catch.
 A baseline run of the unmutated copy must pass every layer first.  The exit status is
 non-zero if the baseline fails, an edit does not apply, or a mutant survives.
@@ -68,6 +71,8 @@ class Mutant:
 
 _C = "_chan.py"
 _S = "_sched.py"
+_R = "_run.py"
+_IO = "_ioproc.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant("no_withdraw", "woken alt's other waiters are not withdrawn", (
@@ -146,6 +151,44 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("close_forgets_receivers", "close does not wake blocked receivers", (
         Edit(_C, "for q in (ch._recvq, ch._sendq):", "for q in (ch._sendq,):"),),
         ("hypothesis", "stress")),
+    # -- lifecycle (issue 9): caught by the lifecycle stress --------------------------------
+    Mutant("exit_check_before_joiners",
+           "a proc's exit checks for deadlock before waking its joiners", (
+               Edit(_S, "        self._exited = True\n        woken = wake_joiners_locked(",
+                    "        self._exited = True\n        declared = check_deadlock_locked(w)\n"
+                    "        woken = wake_joiners_locked("),
+               Edit(_S, "        declared = check_deadlock_locked(w)\n        if _trace.tracer "
+                    "is not None:\n            _trace.proc_exit(",
+                    "        if _trace.tracer is not None:\n            _trace.proc_exit(")),
+           ("lifecycle",)),
+    Mutant("register_after_start", "new_proc registers the proc only after its thread started", (
+        Edit(_S, "    with chanlock:  # ProcCreate: registered (and active) before the thread "
+             "starts: W1\n        w.procs.add(p)\n        if _trace.tracer is not None:\n"
+             "            by = current_task_or_none()\n            _trace.proc_create(",
+             "    if True:  # (mutant: registered after the thread started)\n"
+             "        if _trace.tracer is not None:\n"
+             "            by = current_task_or_none()\n            _trace.proc_create("),
+        Edit(_S, "            check_deadlock_locked(w)\n        raise\n    return p\n",
+             "            check_deadlock_locked(w)\n        raise\n    with chanlock:\n"
+             "        w.procs.add(p)\n    return p\n")),
+        ("lifecycle",)),
+    Mutant("timers_not_wakers", "the deadlock check ignores live timers (ntimers)", (
+        Edit(_S, "    if w.ntimers:\n        disarm_collected_locked()",
+             "    if False:\n        disarm_collected_locked()"),), ("lifecycle",)),
+    Mutant("iocalls_not_counted", "an iocall in flight is not counted (w.iocalls not raised)", (
+        Edit(_IO, "            w.iocalls += 1\n", "            pass  # (mutant)\n"),),
+        ("lifecycle",)),
+    Mutant("idle_kept_after_interrupt",
+           "an interrupt in the idle wait leaves the proc counted idle", (
+               Edit(_S, "                        if pk.interrupt is None:\n"
+                    "                            pk.interrupt = e\n",
+                    "                        if pk.interrupt is None:\n"
+                    "                            pk.interrupt = e\n"
+                    "                        return  # (mutant: _idle/nidle not restored)\n"),),
+           ("lifecycle",)),
+    Mutant("run_returns_before_procs_exit", "run() does not wait for its procs to exit", (
+        Edit(_R, "            if not procs:\n                break\n",
+             "            break  # (mutant)\n"),), ("lifecycle",)),
 )
 
 
@@ -293,6 +336,26 @@ def layer_stress(root: Path, opts: Options) -> LayerResult | None:
     return LayerResult("stress", True, f"{saved['check']}{where}: {_gist(saved)}", secs)
 
 
+def layer_lifecycle(root: Path, opts: Options) -> LayerResult | None:
+    """A short seeded lifecycle stress run (``python -m stress lifecycle``): joins,
+    timers, iocalls, kills, interrupts, runs back to back and at once; the detail names
+    the check that fired."""
+    fdir = root / "lc-failures"
+    args = ["lifecycle", "--duration", str(opts.stress_seconds), "--seed", str(opts.seed),
+            "--hang-timeout", "5", "--failures-dir", str(fdir), "--quiet"]
+    rc, out, secs = _python(root, "from stress.__main__ import main; sys.exit(main(sys.argv[1:]))",
+                            args, opts.stress_seconds + 90)
+    files = sorted(fdir.glob("*.json")) if fdir.exists() else []
+    if rc == TIMEOUT and not files:
+        return LayerResult("lifecycle", False, "timed out (not counted as a catch)", secs)
+    if rc == 0:
+        return LayerResult("lifecycle", False, "passed", secs)
+    if not files:
+        return LayerResult("lifecycle", True, f"exit {rc}: {_first_failure_line(out)}", secs)
+    saved = json.loads(files[0].read_text(encoding="utf-8"))
+    return LayerResult("lifecycle", True, f"{saved['check']}: {_gist(saved)}", secs)
+
+
 def _gist(saved: dict[str, Any]) -> str:
     """The telling line of a replay file's message (the oracle's complaint, the exception)."""
     message: str = saved["message"]
@@ -331,7 +394,7 @@ def layer_trace(root: Path, opts: Options) -> LayerResult | None:
 
 
 LAYERS = {"hypothesis": layer_hypothesis, "stress": layer_stress, "trace": layer_trace,
-          "coverage": layer_coverage}
+          "lifecycle": layer_lifecycle, "coverage": layer_coverage}
 
 
 @dataclasses.dataclass
@@ -344,7 +407,7 @@ class Options:
     worktree: bool = False
     layer_timeout: float = 240.0
     tlc_max_events: int = 400
-    order: tuple[str, ...] = ("stress", "trace", "hypothesis", "coverage")
+    order: tuple[str, ...] = ("stress", "trace", "lifecycle", "hypothesis", "coverage")
     last_failure: Path | None = None
 
 

@@ -36,6 +36,7 @@ from libtask9.testing.tracecheck import TraceFormatError, validate_event
 
 from .checks import CHECKS, Verdict, check_outcome
 from .execute import Outcome, execute
+from .lc_replay import LcReplay, load_lc
 from .program import Config, FormatError, Program
 
 __all__ = ["FORMAT", "VERSION", "Replay", "load", "normalize_trace", "replay", "save"]
@@ -112,8 +113,10 @@ def _short(v: Any) -> str:
     return s if len(s) < 60 else s[:57] + "..."
 
 
-def load(path: str | os.PathLike[str]) -> Replay:
-    """Parse and validate a replay file (JSON only: nothing in it is ever executed)."""
+def load(path: str | os.PathLike[str]) -> Replay | LcReplay:
+    """Parse and validate a replay file (JSON only: nothing in it is ever executed); a
+    lifecycle program's file (``"kind": "lifecycle"``) gives a
+    :class:`~stress.lc_replay.LcReplay`."""
     p = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -128,6 +131,11 @@ def load(path: str | os.PathLike[str]) -> Replay:
         raise FormatError(f"{p}: line {e.lineno} column {e.colno}: malformed JSON: "
                           f"{e.msg}{hint}") from None
     try:
+        if isinstance(obj, dict) and obj.get("format") == FORMAT and "kind" in obj:
+            if obj["kind"] != "lifecycle":
+                raise FormatError(f"field 'kind' must be 'lifecycle' (or absent), got "
+                                  f"{_short(obj['kind'])}")
+            return load_lc(p, obj, text)
         return _from_json(p, obj, text)
     except FormatError as e:
         raise FormatError(f"{p}: {e}") from None

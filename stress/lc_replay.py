@@ -1,0 +1,255 @@
+"""Replay files of lifecycle programs (the same JSON layout as :mod:`stress.replay`, with
+``"kind": "lifecycle"``).
+
+Fields: ``format``, ``version`` (1), ``kind``, ``created``, ``libtask9``, ``python``,
+``run_seed``, ``seed``, ``program`` (:class:`~stress.lc_program.LcProgram`), ``batch``
+(the programs that ran at the same time, on other threads) and ``batch_seeds``,
+``check``, ``message``, ``failures``, ``outcome`` (:class:`~stress.lc_execute.LcOutcome`
+without its events) and ``trace``: the run's lifecycle and channel events, one per line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import libtask9
+from libtask9.testing.tracecheck import TraceFormatError, validate_event
+
+from .checks import Verdict
+from .lc_checks import LC_CHECKS, check_lc, known_bugs
+from .lc_execute import LcOutcome, execute_batch, execute_in_main_thread
+from .lc_program import LcProgram, describe_lc_step, invariant_violations
+from .program import FormatError
+
+__all__ = ["LcReplay", "load_lc", "print_lc_replay", "replay_lc", "save_lc"]
+
+FORMAT = "libtask9-stress-replay"
+VERSION = 1
+
+
+@dataclasses.dataclass
+class LcReplay:
+    """A loaded lifecycle replay file."""
+
+    path: str
+    seed: int
+    run_seed: int | None
+    program: LcProgram
+    batch: list[LcProgram]
+    batch_seeds: list[int]
+    check: str
+    message: str
+    outcome: LcOutcome
+
+
+def save_lc(directory: str | os.PathLike[str], *, run_seed: int | None, seed: int,
+            prog: LcProgram, out: LcOutcome, verdict: Verdict,
+            batch: Sequence[LcProgram] = (), batch_seeds: Sequence[int] = ()) -> Path:
+    """Write the replay file of a failed lifecycle run; return its path."""
+    first = verdict.failures[0]
+    head: dict[str, Any] = {
+        "format": FORMAT,
+        "version": VERSION,
+        "kind": "lifecycle",
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "libtask9": f"{libtask9.__version__} ({Path(libtask9.__file__).parent})",
+        "python": platform.python_version(),
+        "run_seed": run_seed,
+        "seed": seed,
+        "program": prog.to_json(),
+        "batch": [p.to_json() for p in batch],
+        "batch_seeds": list(batch_seeds),
+        "check": first.check,
+        "message": first.message,
+        "failures": [f.to_json() for f in verdict.failures],
+        "outcome": out.to_json(),
+    }
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = d / f"{stamp}-lifecycle-seed{seed}-{first.check}.json"
+    lines = ["{"] + [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in head.items()]
+    lines.append(' "trace": [')
+    lines.append(",\n".join(f"  {json.dumps(ev, separators=(',', ':'), default=repr)}"
+                            for ev in sorted(out.events, key=lambda e: e["seq"])))
+    lines += [" ]", "}"]
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _need(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> Any:
+    if key not in obj:
+        raise FormatError(f"field {key!r} is missing")
+    v = obj[key]
+    if (isinstance(v, bool) and kind is not bool) or not isinstance(v, kind):
+        raise FormatError(f"field {key!r} must be {what}, got {json.dumps(v)[:60]}")
+    return v
+
+
+_OUTCOME_LISTS = ("res", "started", "blocked", "fin", "ended", "task_ids", "task_states",
+                  "task_excs")
+
+
+def load_lc(path: str, obj: dict[str, Any], text: str) -> LcReplay:
+    """Validate a parsed lifecycle replay file (``obj``; ``text`` for line numbers)."""
+    version = _need(obj, "version", int, "an integer")
+    if version != VERSION:
+        raise FormatError(f"field 'version': unsupported version {version} (this reader "
+                          f"knows {VERSION})")
+    seed = _need(obj, "seed", int, "an integer")
+    run_seed = obj.get("run_seed")
+    if run_seed is not None and (isinstance(run_seed, bool) or not isinstance(run_seed, int)):
+        raise FormatError("field 'run_seed' must be an integer or null")
+    prog = LcProgram.from_json(_need(obj, "program", dict, "an object"))
+    bad = invariant_violations(prog)
+    if bad and not any(step[0] == "hold" for steps in prog.tasks for step in steps):
+        raise FormatError(f"field 'program' is not well built: {bad[0]}")
+    batch = [LcProgram.from_json(p, f"batch[{k}]")
+             for k, p in enumerate(_need(obj, "batch", list, "a list of programs"))]
+    batch_seeds = _need(obj, "batch_seeds", list, "a list of seeds")
+    if len(batch_seeds) != len(batch) or not all(
+            isinstance(s, int) and not isinstance(s, bool) for s in batch_seeds):
+        raise FormatError("field 'batch_seeds' must hold one integer seed per batch program")
+    check = _need(obj, "check", str, "a string")
+    if check not in LC_CHECKS:
+        raise FormatError(f"field 'check' must be one of {LC_CHECKS}, got {check!r}")
+    message = _need(obj, "message", str, "a string")
+    events = _trace(_need(obj, "trace", list, "a list of events"), text)
+    o = _need(obj, "outcome", dict, "an object")
+    n = len(prog.tasks)
+    for key in _OUTCOME_LISTS:
+        v = o.get(key)
+        if not isinstance(v, list) or len(v) != n:
+            raise FormatError(f"field outcome.{key} must be a list with one entry per task "
+                              f"({n})")
+    for key in ("run",):
+        if not isinstance(o.get(key), dict):
+            raise FormatError(f"field outcome.{key} must be an object")
+    for key in ("errors", "leftovers", "proc_ids", "chan_ids", "chan_lens"):
+        if not isinstance(o.get(key), list):
+            raise FormatError(f"field outcome.{key} must be a list")
+    if not isinstance(o.get("hang"), bool):
+        raise FormatError("field outcome.hang must be a boolean")
+    names = {f.name for f in dataclasses.fields(LcOutcome)} - {"events"}
+    unknown = sorted(set(o) - names)
+    if unknown:
+        raise FormatError(f"outcome: unknown field {unknown[0]!r}")
+    try:
+        out = LcOutcome(events=events, **o)
+    except TypeError as e:
+        raise FormatError(f"field 'outcome': {e}") from None
+    return LcReplay(path, seed, run_seed, prog, batch, batch_seeds, check, message, out)
+
+
+def _trace(raw: list[Any], text: str) -> list[dict[str, Any]]:
+    lines = text.splitlines()
+    start = text.find('\n "trace": [\n')
+    first = text.count("\n", 0, start) + 3 if start >= 0 else None
+    events = []
+    for k, ev in enumerate(raw):
+        try:
+            events.append(validate_event(ev))
+        except TraceFormatError as e:
+            line = f" (line {first + k})" if first is not None and first + k <= len(lines) \
+                else ""
+            raise FormatError(f"field trace[{k}]{line}: {e}") from None
+    return events
+
+
+# --------------------------------------------------------------------------- replaying
+
+
+@dataclasses.dataclass
+class LcReplayResult:
+    """What :func:`replay_lc` found."""
+
+    saved: Verdict
+    reruns: list[Verdict]
+    notes: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return self.saved.ok and all(v.ok for v in self.reruns)
+
+
+def replay_lc(rp: LcReplay, runs: int = 1, timeout: float = 10.0,
+              alone: bool = False, strict: bool | None = None) -> LcReplayResult:
+    """Re-check the saved outcome, then re-run the program ``runs`` times with its seed:
+    with its batch companions at once (unless ``alone``), an interrupt program in the
+    main thread.  ``strict`` is passed to :func:`~stress.lc_checks.check_lc` (default:
+    strict iff the saved outcome fails only as a known bug, i.e. it was saved by a
+    ``--strict`` run)."""
+    if strict is None:
+        strict = bool(known_bugs(rp.program, rp.outcome)) and not check_lc(
+            rp.program, rp.outcome).failures
+    saved = check_lc(rp.program, rp.outcome, strict)
+    reruns: list[Verdict] = []
+    notes: list[str] = []
+    for _ in range(runs):
+        if rp.program.mode == "interrupt":
+            if threading.current_thread() is not threading.main_thread():
+                notes.append("an interrupt program re-runs only in the main thread: skipped")
+                break
+            out = execute_in_main_thread(rp.program, rp.seed, timeout, rp.outcome.traced)
+        else:
+            progs = [rp.program] + ([] if alone else rp.batch)
+            seeds = [rp.seed] + ([] if alone else rp.batch_seeds)
+            outs = execute_batch(progs, seeds, timeout, rp.outcome.traced)
+            out = outs[0]
+            for k, (p, o) in enumerate(zip(progs[1:], outs[1:], strict=True)):
+                v = check_lc(p, o, strict)
+                if not v.ok:
+                    notes.append(f"batch companion {k} failed too: {v.failures[0].check}")
+        reruns.append(check_lc(rp.program, out, strict))
+        if out.hang:
+            notes.append("the re-run hung: no further re-runs")
+            break
+    return LcReplayResult(saved, reruns, notes)
+
+
+def _verdict(v: Verdict, max_lines: int = 30) -> str:
+    if v.ok:
+        return f"OK ({v.events} events, every check passed)"
+    f = v.failures[0]
+    lines = f.message.splitlines()
+    body = "\n".join("    " + x for x in lines[:max_lines])
+    if len(lines) > max_lines:
+        body += f"\n    ... ({len(lines) - max_lines} more lines)"
+    others = sorted({x.check for x in v.failures[1:]} - {f.check})
+    also = f" (also failing: {', '.join(others)})" if others else ""
+    return f"FAILED: check {f.check!r}{also}\n{body}"
+
+
+def print_lc_replay(rp: LcReplay, res: LcReplayResult, out: TextIO | None = None) -> None:
+    """Print the saved verdict, the program, and each re-run's verdict."""
+    out = out if out is not None else sys.stdout
+    p = rp.program
+    print(f"replay {rp.path}", file=out)
+    print(f"  lifecycle program seed {rp.seed} (run seed {rp.run_seed}), mode {p.mode}, "
+          f"{len(p.procs)} procs, {len(p.tasks)} tasks, {len(p.caps)} channels; ran "
+          f"{rp.outcome.where}; {len(rp.outcome.events)} events saved", file=out)
+    print(f"  recorded failure: {rp.check}", file=out)
+    print("  program:", file=out)
+    for q, gs in enumerate(p.procs):
+        for g in gs:
+            steps = "; ".join(describe_lc_step(s) for s in p.tasks[g])
+            print(f"    proc {q} t{g} ({p.roles[g]}, rank {p.ranks[g]}): {steps}", file=out)
+    print(f"saved outcome re-checked: {_verdict(res.saved)}", file=out)
+    for n, v in enumerate(res.reruns, start=1):
+        print(f"re-run {n} (seed {rp.seed}): {_verdict(v)}", file=out)
+    for note in res.notes:
+        print(f"note: {note}", file=out)
