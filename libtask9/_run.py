@@ -113,6 +113,7 @@ class Runner:
                 with chanlock:
                     end_run_locked(w, "fatal", e)
             self._end(w, p)
+            _take_late_interrupt(w, p)
         finally:
             _restore_sigint(previous)
         result: R = _outcome(w, p)
@@ -121,22 +122,23 @@ class Runner:
     def _end(self, w: World, p: Proc) -> None:
         """The main proc is done: end the run, wait for its procs, stop its IOProcs."""
         main = p._main_task
+        _take_late_interrupt(w, p)  # (deferred while its last task was ending)
         with chanlock:
             end_run_locked(w, "main returned" if main is None or main._exc is None
                            else "main raised", None)
             p._exit_locked()
         p._unbind()
+        _take_late_interrupt(w, p)
         deadline = time.monotonic() + self.shutdown_grace
         stuck: list[str] = []
         while True:
+            # Every proc ever created: one that has exited may not have ended its thread.
             with chanlock:
-                procs = sorted(w.procs, key=lambda q: q.id)
-            if not procs:
+                threads = [q.thread for q in w.all_procs
+                           if q.thread is not None and q.thread.is_alive()]
+            if not threads:
                 break
-            for q in procs:
-                th = q.thread
-                if th is None:
-                    continue
+            for th in threads:
                 try:
                     th.join(max(deadline - time.monotonic(), 0.0))
                 except BaseException as e:  # an interrupt while we wait: keep waiting
@@ -145,7 +147,8 @@ class Runner:
                             w.fatal = e
             if time.monotonic() >= deadline:
                 with chanlock:
-                    left = sorted(w.procs, key=lambda q: q.id)
+                    left = [q for q in w.all_procs
+                            if q.thread is not None and q.thread.is_alive()]
                     w.procs.clear()
                 stuck.extend(_describe_stuck(q) for q in left)
                 break
@@ -163,6 +166,19 @@ class Runner:
             if _trace.tracer is not None:
                 _trace.run_end(w.id, _outcome_name(w, p))
             w.ended_locked()
+
+
+def _take_late_interrupt(w: World, p: Proc) -> None:
+    """An interrupt deferred while the main proc's scheduler was ending (there is no next
+    scheduler step to act on it): it becomes the run's fatal exception."""
+    pk = p._parker
+    with chanlock:
+        exc = pk.interrupt
+        pk.interrupt = None
+        if exc is not None:
+            if w.fatal is None:
+                w.fatal = exc
+            end_run_locked(w, "interrupt", exc)
 
 
 def _describe_stuck(q: Proc) -> str:
@@ -239,10 +255,15 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
     if p is None:  # between runs, or the run is ending: a plain KeyboardInterrupt
         raise KeyboardInterrupt
     pk = p._parker
-    if pk.parking or not _in_runtime(p, frame):
-        raise KeyboardInterrupt
-    pk.interrupt = KeyboardInterrupt()  # acted on at the scheduler's next step
+    exc = KeyboardInterrupt()
+    # Always recorded for the scheduler, which ends the run with it at its next step:
+    # raised where it lands, it might be swallowed there (a finalizer, a weakref
+    # callback, a task that catches it), and an interrupt ends the run regardless.
+    if pk.interrupt is None:
+        pk.interrupt = exc
     p.switch_direct = False  # (so that the next park goes through the scheduler)
+    if pk.parking or not _in_runtime(p, frame):
+        raise exc
 
 
 def _in_runtime(p: Proc, frame: FrameType | None) -> bool:
@@ -254,8 +275,8 @@ def _in_runtime(p: Proc, frame: FrameType | None) -> bool:
     f = frame
     while f is not None:
         code = f.f_code
-        if code is _TASK_MAIN_CODE:
-            return False
+        if code is _TASK_MAIN_CODE:  # the task's bottom frame: runtime code if innermost
+            return f is frame
         if is_runtime_file(code.co_filename):
             return True
         f = f.f_back

@@ -447,13 +447,26 @@ class Proc:
         self.current = t
         self.nswitch += 1
         g = t._glet
-        if g is None:
-            g = greenlet.greenlet(self._task_main, parent=self._sched_glet)
-            t._glet = g
-            g.switch(t)
-        else:
-            g.switch()
+        try:
+            if g is None:
+                g = greenlet.greenlet(self._task_main, parent=self._sched_glet)
+                t._glet = g
+                g.switch(t)
+            else:
+                g.switch()
+        except BaseException as e:  # escaped the task's own handling (an interrupt
+            self._escaped(t, e)     # landing in its bottom frame, outside its try)
         self.current = None
+
+    def _escaped(self, t: Task, e: BaseException) -> None:
+        """A BaseException came out of a task's greenlet: it ends the run (it is fatal),
+        and a task that died of it is done."""
+        if self._fatal is None:
+            self._fatal = e
+        g = t._glet
+        if t._state is not DONE and (g is None or g.dead):
+            t._exc = e
+            self._task_exit(t)
 
     def _task_main(self, t: Task) -> None:
         try:
@@ -1004,6 +1017,7 @@ def spawn_proc(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
     p.thread = th
     with chanlock:  # ProcCreate: registered (and active) before the thread starts: W1
         w.procs.add(p)
+        w.all_procs.append(p)
         if _trace.tracer is not None:
             by = current_task_or_none()
             _trace.proc_create(w.id, p.id, None if by is None else by.id, name)

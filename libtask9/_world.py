@@ -111,14 +111,17 @@ class World(Counter):
     entry armed by the run's tasks points at its world as its counter.
     """
 
-    __slots__ = ("autojump", "clock", "closers", "deadlock", "fatal", "id", "iocalls",
-                 "main", "nidle", "phase", "procs", "reason", "virtual")
+    __slots__ = ("all_procs", "autojump", "clock", "closers", "deadlock", "fatal", "id",
+                 "iocalls", "main", "nidle", "phase", "procs", "reason", "virtual")
 
     def __init__(self, clock: Callable[[], float] | None = None) -> None:
         super().__init__()
         self.id: int = next(_world_ids)
         self.phase: str = RUNNING
         self.procs: set[Any] = set()  # registered Procs (created, started, not exited)
+        #: Every proc ever created in the run: run() waits for all their threads, also
+        #: those that have exited (ProcExit) but whose thread has not quite ended.
+        self.all_procs: list[Any] = []
         self.main: Any = None  # the run's main Proc (the thread that called run())
         self.nidle = 0  # W1
         self.iocalls = 0  # W3

@@ -83,7 +83,7 @@ def known_bugs(prog: LcProgram, out: LcOutcome) -> list[str]:
     return found
 
 
-def check_lc(prog: LcProgram, out: LcOutcome, strict: bool = False) -> Verdict:
+def check_lc(prog: LcProgram, out: LcOutcome, strict: bool = True) -> Verdict:
     """Run every check of the module docstring on ``out``; return all failures.
 
     The known runtime bugs this stress found (``KNOWN_BUGS``; stress/README.md,

@@ -9,8 +9,8 @@
   a task not unwound, a duplicated value, a broken trace, a hang (a proc blocked in a
   plain ``threading.Event.wait``, under a tiny watchdog, then released);
 * a replay file round-trips and ``python -m stress replay`` re-checks and re-runs it;
-* the runtime bugs the stress found (strict xfail: each test fails while the bug is
-  there, deterministically).
+* the runtime bugs the stress found, now fixed (each test failed, deterministically, while
+  its bug was there).
 """
 
 from __future__ import annotations
@@ -377,15 +377,11 @@ def test_replay_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 
 # --------------------------------------------------------------------------- findings
 #
-# Runtime bugs the lifecycle stress found (stress/README.md, "Findings").  Each test is
-# deterministic and fails while the bug is there (strict xfail keeps CI green and turns
-# red when the bug is fixed, so that the mark is removed).
+# Runtime bugs the lifecycle stress found (stress/README.md, "Findings"), now fixed.  Each
+# test is deterministic and failed while the bug was there.
 
 
 @pytest.mark.timeout(30)
-@pytest.mark.xfail(strict=True, reason="runtime bug: Runner._end joins only the threads "
-                   "of procs still registered; a proc that has exited (ProcExit) but whose "
-                   "thread has not finished yet is not waited for")
 def test_run_returns_only_after_every_proc_thread_ended() -> None:
     """run() must not return while a thread of one of its procs is alive, also when that
     proc had already exited: here the OS is slow to end the thread (a profile hook holds
@@ -418,9 +414,6 @@ def _sigint_self() -> None:
 
 @pytest.mark.skipif(not IN_MAIN, reason="signals are delivered to the main thread")
 @pytest.mark.timeout(30)
-@pytest.mark.xfail(strict=True, reason="runtime bug: an interrupt deferred inside runtime "
-                   "code (Parker.interrupt) is acted on at the scheduler's next step; when "
-                   "the main proc's last task is exiting there is none, and it is dropped")
 def test_an_interrupt_deferred_during_the_last_task_exit_is_not_lost() -> None:
     """A Ctrl-C arriving while main's proc runs the runtime's task-exit code (here: sent
     from the tracer, which the runtime calls there under chanlock) must still make run()
@@ -438,10 +431,6 @@ def test_an_interrupt_deferred_during_the_last_task_exit_is_not_lost() -> None:
 
 @pytest.mark.skipif(not IN_MAIN, reason="signals are delivered to the main thread")
 @pytest.mark.timeout(30)
-@pytest.mark.xfail(strict=True, reason="runtime bug: _in_runtime treats Proc._task_main's "
-                   "own frame as task code, so an interrupt landing there outside its try "
-                   "escapes the task and the scheduler loop: the main proc exits without "
-                   "unwinding its tasks")
 def test_an_interrupt_at_the_start_of_a_task_still_unwinds_the_run() -> None:
     """A Ctrl-C arriving as a task starts (a profile hook sends it when the task's bottom
     frame is entered) must unwind every other task of the run (their finally blocks run)
@@ -486,10 +475,6 @@ def test_an_interrupt_at_the_start_of_a_task_still_unwinds_the_run() -> None:
 
 @pytest.mark.skipif(not IN_MAIN, reason="signals are delivered to the main thread")
 @pytest.mark.timeout(30)
-@pytest.mark.xfail(strict=True, reason="runtime bug (or CPython limitation the runtime "
-                   "does not guard against): the SIGINT handler raises KeyboardInterrupt in a "
-                   "finalizer running in task code (a weakref callback, e.g. threading's "
-                   "WeakSet forgetting an earlier run's proc thread); CPython ignores it there")
 def test_an_interrupt_landing_in_a_finalizer_is_not_lost() -> None:
     """A Ctrl-C landing in a weakref callback called from task code must still make run()
     raise KeyboardInterrupt (the handler could also record the interrupt for the
