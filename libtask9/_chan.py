@@ -339,12 +339,11 @@ class Channel(Generic[T]):
             p: Proc | None = _tls.proc
         except AttributeError:
             p = None
-        t = None if p is None else p.current
-        if t is None:
+        if p is None or (t := p.current) is None:
             raise NotInTask("Channel.send()")
         chanlock.acquire()  # (not ``with``: a compiled core's __exit__ call allocates)
         try:
-            if (t._kill_pending or self._world is not t.proc.world
+            if (t._kill_pending or self._world is not p.world
                     or (self._traced and _trace.tracer is not None) or self._closed):
                 a = None
             elif self._recvq.first is not None:  # AltRendezvous
@@ -369,12 +368,11 @@ class Channel(Generic[T]):
             p: Proc | None = _tls.proc
         except AttributeError:
             p = None
-        t = None if p is None else p.current
-        if t is None:
+        if p is None or (t := p.current) is None:
             raise NotInTask("Channel.recv()")
         chanlock.acquire()  # (as in send)
         try:
-            if (t._kill_pending or self._world is not t.proc.world
+            if (t._kill_pending or self._world is not p.world
                     or (self._traced and _trace.tracer is not None)):
                 a = None
             elif self._buf:

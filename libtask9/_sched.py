@@ -363,6 +363,13 @@ class Proc:
     Create one with :func:`new_proc`, or make the calling thread a proc with :func:`run`.
     """
 
+    # (slots: the scheduler and the channel fast paths read these on every operation)
+    __slots__ = ("_abandoned", "_exited", "_fatal", "_finished", "_ident", "_idle",
+                 "_joiners", "_looping", "_main_task", "_parker", "_remote", "_sched_glet",
+                 "_tasks", "choose_case", "current", "exception", "id", "name", "nswitch",
+                 "result", "rng", "runq", "seed", "switch_direct", "thread", "timers",
+                 "world")
+
     def __init__(self, world: World, name: str, seed: int | None = None) -> None:
         self.id: int = next(_proc_ids)
         self.name = name
