@@ -22,6 +22,7 @@ import random
 import signal
 import sys
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import Any
@@ -386,19 +387,26 @@ def test_replay_round_trip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
 def test_run_returns_only_after_every_proc_thread_ended() -> None:
     """run() must not return while a thread of one of its procs is alive, also when that
     proc had already exited: here the OS is slow to end the thread (a profile hook holds
-    it just after Proc's thread function returned)."""
+    it just after Proc's thread function returned, until a timer releases it)."""
     release = threading.Event()
+    released_at: list[float] = []
 
     def hold(frame: Any, event: str, arg: Any) -> None:
         if event == "return" and frame.f_code.co_name == "_thread_main":
             release.wait(10)
+
+    def let_go() -> None:
+        released_at.append(time.monotonic())
+        release.set()
 
     def main() -> None:
         new_proc(lambda: None).join()  # it has exited (ProcExit) once join returns
 
     threading.setprofile(hold)
     try:
+        threading.Timer(0.2, let_go).start()
         run(main)
+        returned_at = time.monotonic()
         alive = [t.name for t in threading.enumerate() if t.name.startswith("libtask9-proc")]
     finally:
         threading.setprofile(None)  # type: ignore[arg-type]
@@ -407,6 +415,7 @@ def test_run_returns_only_after_every_proc_thread_ended() -> None:
             if t.name.startswith("libtask9-proc"):
                 t.join(10)
     assert alive == []
+    assert released_at and returned_at >= released_at[0]  # it waited for the thread
 
 
 def _sigint_self() -> None:
