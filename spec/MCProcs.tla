@@ -125,7 +125,7 @@ FullCan == [t \in FullTasks |->
                 [] t = "m2" -> {"after", "stop", "jointask", "newproc"} \cup ChanOps
                 [] t = "q1" -> {"sleep", "after", "fatal", "join"} \cup ChanOps
                 [] OTHER    -> {"io", "after"} \cup ChanOps]
-FullBudget == [t \in FullTasks |-> IF t = "m1" THEN 3 ELSE 1]
+FullBudget == [t \in FullTasks |-> IF t = "m1" THEN 2 ELSE 1]
 
 (* LiveBig: the Safety program (kill, interrupt, every operation) under    *)
 (* FairSpec, smaller budgets.                                              *)
