@@ -52,15 +52,16 @@ LiveCan      == [t \in LiveTasks |->
                    IF t = "m1" THEN {"newproc", "block"} ELSE {"ready", "block", "after"}]
 LiveBudget   == [t \in LiveTasks |-> IF t = "m1" THEN 2 ELSE 1]
 
-(* Io (also the Teeth of the iocall liveness mutant): one proc M; m1       *)
-(* spawns m2 and blocks; m2 does an iocall and may be killed from outside  *)
-(* meanwhile: the deadlock is then found by the iocall finishing.          *)
+(* Io (also the Teeth of the iocall and kill mutants): one proc M; m1      *)
+(* spawns m2 and blocks; m2 does an iocall or sleeps, and may be killed    *)
+(* from outside meanwhile: the deadlock is then found by the iocall        *)
+(* finishing (or by M going idle once the killed sleeper has exited).      *)
 IoProcs    == {"M"}
 IoTasks    == {"m1", "m2"}
 IoProcRun  == [p \in IoProcs |-> "A"]
 IoTaskProc == [t \in IoTasks |-> "M"]
 IoFirst    == [p \in IoProcs |-> "m1"]
-IoCan      == [t \in IoTasks |-> IF t = "m1" THEN {"spawn", "block"} ELSE {"io"}]
+IoCan      == [t \in IoTasks |-> IF t = "m1" THEN {"spawn", "block"} ELSE {"io", "sleep"}]
 IoBudget   == [t \in IoTasks |-> IF t = "m1" THEN 2 ELSE 1]
 
 -----------------------------------------------------------------------------

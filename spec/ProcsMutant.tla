@@ -62,6 +62,16 @@
 (*  cross_run_channel  a task of one run readies a task of another run (a  *)
 (*        channel used across runs, unchecked): a declared run is woken by *)
 (*        a run its detector does not see (Channel ops; NoFalseDeadlock)   *)
+(*  kill_keeps_timer  a kill withdraws a sleeper but leaves its timer      *)
+(*        counted (kill_task; TimerCount; DeadlockDeclared)                *)
+(*  exit_forgets_joiners  a proc exits without readying the tasks joined   *)
+(*        on it (the joiner missed the exit) (Proc._exit_locked;           *)
+(*        WaitExact; NoFalseDeadlock)                                      *)
+(*  iodone_keeps_count  an iocall whose caller was killed returns early,   *)
+(*        without iocalls -= 1 (IOProc._serve; IoCount; DeadlockDeclared)  *)
+(*  intr_parker_armed  the interrupt leaves the idle wait with the parker  *)
+(*        still armed (_sleeping stays set) (Proc._wait_for_work;          *)
+(*        SchedExact)                                                      *)
 (***************************************************************************)
 EXTENDS ProcsIsolation
 
@@ -71,7 +81,9 @@ Mutants == {"none", "check_before_join_wake", "shared_world", "intr_idle_kept",
             "register_at_start", "timer_not_counted", "iocall_not_counted",
             "parker_loses_wake", "run_returns_early", "chan_ready_keeps_idle",
             "idle_with_remote", "exit_no_check", "iodone_no_check", "handover_no_wake",
-            "declare_no_wake", "start_unkilled", "cross_run_channel", "intr_unidle_twice"}
+            "declare_no_wake", "start_unkilled", "cross_run_channel", "intr_unidle_twice",
+            "kill_keeps_timer", "exit_forgets_joiners", "iodone_keeps_count",
+            "intr_parker_armed"}
 ASSUME Mutant \in Mutants
 
 \* The correct specification, for the refinement check MSpec => OrigSpec.
@@ -172,7 +184,7 @@ MRunEnd(w) ==
                    procVars, ts, why, jt, kill, bud, tw, tc>>
 
 MInterrupt(w) ==
-    IF Mutant \notin {"intr_idle_kept", "intr_unidle_twice"} THEN Interrupt(w)
+    IF Mutant \notin {"intr_idle_kept", "intr_unidle_twice", "intr_parker_armed"} THEN Interrupt(w)
     ELSE
     LET m == MainOf[w]
         c == {t \in TasksOn[m] : ts[t] = "running"}
@@ -183,12 +195,17 @@ MInterrupt(w) ==
     /\ intr' = [intr EXCEPT ![w] = TRUE]
     /\ IF Parked(m)
        THEN /\ pc'     = [pc     EXCEPT ![m] = "loop"]
-            /\ parker' = [parker EXCEPT ![m] = "off"]
+            /\ parker' = IF Mutant = "intr_parker_armed" THEN parker   \* left armed
+                         ELSE [parker EXCEPT ![m] = "off"]
             /\ tmo'    = [tmo    EXCEPT ![m] = FALSE]
-            /\ IF Mutant = "intr_idle_kept"
-               THEN UNCHANGED <<idle, nidle>>               \* idle not restored
-               ELSE /\ idle'  = [idle  EXCEPT ![m] = FALSE] \* restored even if
+            /\ CASE Mutant = "intr_idle_kept" ->
+                    UNCHANGED <<idle, nidle>>                \* idle not restored
+              [] Mutant = "intr_unidle_twice" ->
+                    /\ idle'  = [idle  EXCEPT ![m] = FALSE]  \* restored even if
                     /\ nidle' = [nidle EXCEPT ![w] = @ - 1]  \* a waker did it
+              [] OTHER ->
+                    /\ idle'  = [idle  EXCEPT ![m] = FALSE]
+                    /\ nidle' = [nidle EXCEPT ![w] = IF idle[m] THEN @ - 1 ELSE @]
             /\ UNCHANGED kill
        ELSE /\ \/ UNCHANGED kill
                \/ /\ c # {}
@@ -274,7 +291,8 @@ MProcIdle(p) ==
 MProcExit(p) ==
     LET w    == RunOf[p]
         run  == phase[w] = "running"
-        J    == {u \in Tasks : ts[u] = "blocked" /\ why[u] = "joinp" /\ jt[u] = p}
+        J    == IF Mutant = "exit_forgets_joiners" THEN {}
+                ELSE {u \in Tasks : ts[u] = "blocked" /\ why[u] = "joinp" /\ jt[u] = p}
         H    == {t \in Tasks : tc[t] = p}
         P1   == wprocs[w] \ {p}
         n1   == NIdleAfter(w, J, p)
@@ -366,7 +384,7 @@ MIoDone(t) ==
     LET w    == RunOfT[t]
         U    == IF ts[t] = "blocked" /\ why[t] = "io" THEN {t} ELSE {}
         n1   == NIdleAfter(w, U, None)
-        i1   == iocalls[w] - 1
+        i1   == IF Mutant = "iodone_keeps_count" /\ U = {} THEN iocalls[w] ELSE iocalls[w] - 1
         ts1  == RTs(ts, U)
         decl == IF Mutant = "iodone_no_check" THEN FALSE
                 ELSE MDeadCond(w, wprocs[w], n1, i1, ntimers[w])
@@ -393,7 +411,8 @@ MKillBlocked(t) ==
     /\ why'     = RWhy({t})
     /\ jt'      = RJt({t})
     /\ tw'      = RTw({t})
-    /\ ntimers' = [ntimers EXCEPT ![w] = NTimersAfter(w, {t})]
+    /\ ntimers' = IF Mutant = "kill_keeps_timer" THEN ntimers
+                  ELSE [ntimers EXCEPT ![w] = NTimersAfter(w, {t})]
     /\ remote'  = RRemote({t}, None)
     /\ idle'    = RIdle({t}, None)
     /\ nidle'   = [nidle EXCEPT ![w] = NIdleAfter(w, {t}, None)]
