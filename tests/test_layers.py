@@ -16,6 +16,7 @@ PKG = Path(__file__).resolve().parents[1] / "libtask9"
 
 #: The runtime, lowest layer first.  A module may import only modules listed before it.
 LAYERS = [
+    "_pure",
     "errors",
     "_trace",
     "_timerheap",
