@@ -22,6 +22,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-python3}
 BUILD_PYTHON=${BUILD_PYTHON:-$ROOT/.venv/bin/python}
+# relative paths are the caller's: the steps below run elsewhere
+case $PYTHON in /*) ;; */*) PYTHON=$PWD/$PYTHON ;; esac
+case $BUILD_PYTHON in /*) ;; */*) BUILD_PYTHON=$PWD/$BUILD_PYTHON ;; esac
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/libtask9-test-wheel.XXXXXX")
 if [ "${KEEP:-}" = 1 ]; then
   trap 'echo "test-wheel: work directory kept: $WORK"' EXIT
