@@ -9,7 +9,7 @@ DURATION ?= 120
 SEED     ?=
 
 .PHONY: all venv check check-full spec check-trace test test-all lint fuzz stress stress-lifecycle \
-        bench bench-quick bench-plot clean compiled test-compiled docs
+        bench bench-quick bench-plot clean compiled test-compiled test-wheel docs
 
 all: check test
 
@@ -34,7 +34,7 @@ check-trace: $(STAMP)
 	$(PY) -m stress check-trace --count 2
 
 lint: $(STAMP)
-	$(PY) -m ruff check libtask9 tests examples bench stress spec tools docs/site
+	$(PY) -m ruff check libtask9 tests examples bench stress spec tools docs/site setup.py
 	$(PY) -m mypy --strict libtask9
 
 ## test: the whole pytest suite (unit, Hypothesis stateful with the CI budget, oracle vs TLC)
@@ -89,7 +89,9 @@ docs: $(VENV)/.docs-installed
 	$(PY) -m sphinx -W --keep-going -q -b html docs/site build/docs
 	@echo "docs: build/docs/index.html"
 
-## compiled: the optional compiled core (mypyc) in build/mypyc; use it with PYTHONPATH=build/mypyc
+## compiled: the optional compiled core (mypyc) in build/mypyc, for working on it (the wheel
+## builds the same core through setup.py: pip install ., python -m build); use it with
+## PYTHONSAFEPATH=1 PYTHONPATH=build/mypyc:.
 compiled: $(STAMP)
 	$(PY) tools/build_mypyc.py
 
@@ -99,6 +101,14 @@ compiled: $(STAMP)
 test-compiled: compiled
 	PYTHONSAFEPATH=1 PYTHONPATH=build/mypyc:. LIBTASK9_SPEC_DIR=$(CURDIR)/spec \
 	  LIBTASK9_EXPECT_COMPILED=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+
+## test-wheel: what users install (tools/test_wheel.sh): from a clean export of HEAD, the
+## sdist and the wheel (python -m build, compiled core required), the pure/fallback build
+## switches (QUICK=1 skips them), then the whole suite against the wheel installed in a
+## fresh venv, with the compiled core and with LIBTASK9_PURE=1, and the wheel installed
+## where no source tree is.  Needs a C compiler; PYTHON=python3.12 tests that version.
+test-wheel:
+	PYTHON=$(PYTHON) PYTEST_ARGS='$(PYTEST_ARGS)' QUICK='$(QUICK)' bash tools/test_wheel.sh
 
 clean:
 	rm -rf $(VENV) .venv-3.* spec/_work .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -8,12 +8,16 @@ its own (its procs, its deadlock detection) and leaves nothing behind.  The chan
 alt rules are specified in ``spec/Channels.tla``, the lifecycle of procs and runs in
 ``spec/Procs.tla``, and both are checked against this implementation.
 
-The runtime's modules import one way only (a test checks it): ``errors``, ``_trace`` ->
+The runtime's modules import one way only (a test checks it): ``_pure`` (the
+``LIBTASK9_PURE=1`` switch, imported first), ``errors``, ``_trace`` ->
 ``_timerheap`` -> ``_world`` -> ``_task`` -> ``_sched`` -> ``_chan`` -> ``_timer``,
 ``_ioproc`` -> ``_scope``, ``_group``, ``_debug``, ``_clock`` -> ``_run`` -> this
 package.
 """
 
+from . import _pure  # noqa: F401  (first: with LIBTASK9_PURE=1 the rest is the .py source)
+
+# isort: split
 from . import _chan, _world  # noqa: F401  (libtask9._world: live_worlds() for tests)
 from ._chan import Channel, ChannelStatistics, Op, alt, alt_recv, alt_send
 from ._clock import VirtualClock
@@ -66,8 +70,9 @@ yieldtask = yield_
 
 __version__ = "0.1.0.dev0"
 
-#: True when the hot modules are the optional compiled core (``make compiled``: mypyc
-#: extension modules built from this same source), False for the pure-Python reference.
+#: True when the hot modules are the optional compiled core (mypyc extension modules built
+#: from this same source: ``pip install .`` with a C compiler, or ``make compiled``), False
+#: for the pure-Python reference (also with ``LIBTASK9_PURE=1`` set at import time).
 COMPILED: bool = str(_chan.__file__).endswith((".so", ".pyd"))
 
 __all__ = [

@@ -12,10 +12,15 @@ from pathlib import Path
 
 import pytest
 
-PKG = Path(__file__).resolve().parents[1] / "libtask9"
+import libtask9
+
+#: The sources of the package under test: the repo's, or an installed wheel's (which ships
+#: every module's .py, also next to its compiled extension).
+PKG = Path(libtask9.__file__).resolve().parent
 
 #: The runtime, lowest layer first.  A module may import only modules listed before it.
 LAYERS = [
+    "_pure",
     "errors",
     "_trace",
     "_timerheap",

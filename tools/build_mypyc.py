@@ -15,16 +15,10 @@ finder prefers extension modules).  Nothing outside ``build/`` is touched.
 
 Needs mypy (which ships mypyc; in the ``dev`` extras), setuptools and a C compiler.
 
-mypyc workaround applied to the generated C (``--no-weakref-fix`` to skip it): a native
-class that inherits from a Python class (every ``Generic[T]`` class, e.g. ``Channel``)
-gets ``__dict__`` and ``__weakref__`` slots, but on CPython <= 3.11 its generated
-``tp_dealloc`` only ``Py_CLEAR``s the weak-reference list instead of calling
-``PyObject_ClearWeakRefs`` (mypyc/mypyc#1102): a weak reference that outlives its object
-then dangles (callbacks never run; dereferencing it crashes).  The timers hold their
-channel (a Python subclass of ``Channel``, ``_timer._TimerChannel``) through
-``weakref.ref``, so this script inserts the missing call into every generated deallocator
-(a no-op where the type has no weak-reference slot, as on CPython >= 3.12) and then checks,
-in a subprocess, that a weak reference to a timer channel is cleared and its callback runs.
+The list of compiled modules, the mypyc#1102 weakref fix (patched into the generated C;
+``--no-weakref-fix`` skips it) and the self-test (in a subprocess: the modules are the
+extensions and a weak reference to a timer channel is cleared) are shared with
+``setup.py``, which builds the same core into the wheel: see ``tools/compiled_core.py``.
 
 Exit status: 0 if everything was compiled and the checks passed; 1 otherwise (loudly).
 """
@@ -33,69 +27,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
-import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
+
+from compiled_core import GROUP, MODULES, patch_weakref_dealloc, self_test
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SRC = ROOT / "libtask9"
 DEFAULT_OUT = ROOT / "build" / "mypyc"
-DEFAULT_MODULES = ("_chan", "_sched", "_task", "_world", "_timerheap")
-
-# The deallocator mypyc generates for a GC-tracked native class starts like this.
-_DEALLOC_RE = re.compile(
-    r"(static void\n(\w+)_dealloc\((\w+) \*self\)\n\{\n)(    PyObject_GC_UnTrack\(self\);\n)"
-)
-_WEAKREF_FIX = (
-    "    if (Py_TYPE(self)->tp_weaklistoffset != 0)"
-    " PyObject_ClearWeakRefs((PyObject *)self);  /* build_mypyc: mypyc#1102 */\n"
-)
-
-# Run in a child interpreter against the built tree: the modules are the extensions, a
-# weak reference to a compiled Channel behaves, and a tiny program with a timer runs.
-_SELF_TEST = textwrap.dedent("""
-    import gc, sys, weakref
-    import libtask9
-    mods = sys.argv[1].split(",")
-    for m in mods:
-        f = sys.modules["libtask9." + m].__file__
-        assert f.endswith(".so"), f"libtask9.{m} imported from {f}, not the extension"
-    fired = []
-    c = libtask9.after(10**6)  # a timer channel: its heap entry holds it weakly
-    r = weakref.ref(c, lambda _r: fired.append(1))
-    del c
-    gc.collect()
-    assert r() is None and fired == [1], "weakref to a compiled timer channel not cleared"
-    def main():
-        out = libtask9.Channel()
-        libtask9.new_task(lambda: out.send(sum(range(10))))
-        i, v = libtask9.alt(libtask9.alt_recv(out), libtask9.alt_recv(libtask9.after(5000)))
-        libtask9.sleep(1)
-        return i, v
-    assert libtask9.run(main) == (0, 45)
-    print("self-test ok:", ", ".join(f"libtask9.{m}" for m in mods), "are extension modules")
-""")
+DEFAULT_MODULES = MODULES  # tools/compiled_core.py: the one list
 
 
 def _fail(msg: str) -> int:
     print(f"build_mypyc: ERROR: {msg}", file=sys.stderr)
     return 1
-
-
-def _patch_weakref_dealloc(c_dir: Path) -> int:
-    """Insert PyObject_ClearWeakRefs into every generated deallocator; return how many."""
-    n = 0
-    for path in sorted(c_dir.rglob("*.c")):
-        text = path.read_text()
-        new, k = _DEALLOC_RE.subn(lambda m: m.group(1) + m.group(4) + _WEAKREF_FIX, text)
-        if k:
-            path.write_text(new)
-            n += k
-    return n
 
 
 def build(src: Path, out: Path, modules: list[str], weakref_fix: bool, verbose: bool) -> int:
@@ -128,11 +75,11 @@ def build(src: Path, out: Path, modules: list[str], weakref_fix: bool, verbose: 
         print(f"build_mypyc: mypyc {' '.join(paths)} (opt level 3)", flush=True)
         try:
             exts = mypycify(paths, opt_level="3", target_dir=str(tmp / "c"),
-                            group_name="libtask9_core", verbose=verbose)
+                            group_name=GROUP, verbose=verbose)
         except SystemExit as e:  # mypyc reports type/compile errors and exits
             return _fail(f"mypyc failed (exit {e.code}); see the errors above")
         if weakref_fix:
-            n = _patch_weakref_dealloc(tmp / "c")
+            n = patch_weakref_dealloc(tmp / "c")
             if n == 0:
                 return _fail("weakref fix: no generated deallocator matched; the mypyc "
                              "output changed (re-check mypyc#1102, or --no-weakref-fix)")
@@ -162,9 +109,7 @@ def build(src: Path, out: Path, modules: list[str], weakref_fix: bool, verbose: 
     for p in built:
         print(f"    {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}/{p}")
 
-    env = dict(os.environ, PYTHONPATH=str(out))
-    r = subprocess.run([sys.executable, "-c", _SELF_TEST, ",".join(modules)], env=env,
-                       cwd=str(out.parent), capture_output=True, text=True, timeout=120)
+    r = self_test(out, modules)
     sys.stdout.write(r.stdout)
     if r.returncode != 0:
         sys.stderr.write(r.stderr)
