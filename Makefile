@@ -108,7 +108,8 @@ test-compiled: compiled
 ## fresh venv, with the compiled core and with LIBTASK9_PURE=1, and the wheel installed
 ## where no source tree is.  Needs a C compiler; PYTHON=python3.12 tests that version.
 test-wheel:
-	PYTHON=$(PYTHON) PYTEST_ARGS='$(PYTEST_ARGS)' QUICK='$(QUICK)' bash tools/test_wheel.sh
+	PYTHON=$(PYTHON) PYTEST_ARGS='$(PYTEST_ARGS)' QUICK='$(QUICK)' PURE_SUITE='$(PURE_SUITE)' \
+	  bash tools/test_wheel.sh
 
 clean:
 	rm -rf $(VENV) .venv-3.* spec/_work .pytest_cache .mypy_cache .ruff_cache .hypothesis
