@@ -65,18 +65,12 @@ class TaskGroup(TaskOwner):
         p = current_proc_or_none()
         if p is None:
             raise NotInTask("TaskGroup.new_task()")
-        t = p._spawn(fn, args, kwargs, owner=self)
-        with chanlock:
-            self._tasks.append(t)
-        return t
+        return p._spawn(fn, args, kwargs, owner=self)  # (listed by member_added_locked)
 
     def new_proc(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Proc:
         """Start a proc whose first task, ``fn(*args, **kwargs)``, is a member."""
         self._check_open("new_proc")
-        q = spawn_proc(fn, args, kwargs, self)
-        with chanlock:
-            self._procs.append(q)
-        return q
+        return spawn_proc(fn, args, kwargs, self)  # (listed by member_proc_added_locked)
 
     def cancel(self) -> None:
         """Kill every member (present and future); the group then ends cleanly."""
@@ -84,13 +78,19 @@ class TaskGroup(TaskOwner):
             self._cancel_locked()
 
     def _cancel_locked(self) -> None:
+        # Member procs' first tasks are in _tasks too (listed as they are created); a
+        # proc whose first task does not exist yet creates it killed (member_added).
         self.cancelled = True
         for t in list(self._tasks):
             kill_task_locked(t, traced=True, force=False, reason="group")
-        for q in self._procs:
-            first = q._main_task
-            if first is not None:
-                kill_task_locked(first, traced=True, force=False, reason="group")
+
+    def member_added_locked(self, t: Task) -> None:
+        self._tasks.append(t)
+        if self.cancelled:  # a cancelled group's new member starts killed
+            kill_task_locked(t, traced=True, force=False, reason="group")
+
+    def member_proc_added_locked(self, q: Proc) -> None:
+        self._procs.append(q)
 
     def task_exited_locked(self, t: Task) -> None:
         """TaskExit of a member: a failure is kept and cancels the others."""
@@ -142,14 +142,21 @@ class TaskGroup(TaskOwner):
         return False
 
     def _wait_members(self) -> None:
-        """Join every member until none is left (members may add members meanwhile)."""
+        """Join every member until none is left (members may add members meanwhile).
+
+        If the run is ending, the members are being unwound with it and ``run()`` waits
+        for every proc's thread: the block then waits only for members of its own proc
+        (the unwinding runs them), not for other procs, whose unwinding the ending proc's
+        bounded kill rounds could not wait for."""
+        me = task_for("TaskGroup")
         while True:
+            ending = me.proc.world.phase != "running"
             with chanlock:
-                tasks = [t for t in self._tasks if t._state != "done"]
-                procs = [q for q in self._procs if not q._exited]
+                tasks = [t for t in self._tasks if t._state != "done"
+                         and (not ending or t.proc is me.proc)]
+                procs = [] if ending else [q for q in self._procs if not q._exited]
             if not tasks and not procs:
                 return
-            me = task_for("TaskGroup")
             for t in tasks:  # (a Deadlock report names the member waited for)
                 join_wait(me, t.proc.world, f"TaskGroup member task {t.id} {t.name!r}", t,
                           None)

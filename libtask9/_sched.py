@@ -135,6 +135,15 @@ class TaskOwner:
 
     cancelled = False
 
+    def member_added_locked(self, t: Task) -> None:
+        """``t`` was just created as a member (in the critical section that creates it:
+        a cancellation cannot fall between its creation and its listing)."""
+        raise NotImplementedError
+
+    def member_proc_added_locked(self, q: Proc) -> None:
+        """``q`` was just created (ProcCreate) with its first task owned by this."""
+        raise NotImplementedError
+
     def task_exited_locked(self, t: Task) -> None:
         """``t`` (a member) is done; its ``_exc`` is its exception or None."""
         raise NotImplementedError
@@ -441,8 +450,7 @@ class Proc:
                                    t.name)
             if owner is not None:
                 t._owner = owner
-                if owner.cancelled:  # a cancelled group's new member starts killed
-                    kill_task_locked(t, traced=True, force=False, reason="group")
+                owner.member_added_locked(t)  # (a cancelled group kills it here)
         finally:
             chanlock.release()
         self.runq.append(t)
@@ -1025,6 +1033,8 @@ def spawn_proc(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
     with chanlock:  # ProcCreate: registered (and active) before the thread starts: W1
         w.procs.add(p)
         w.all_procs.append(p)
+        if owner is not None:
+            owner.member_proc_added_locked(p)
         if _trace.tracer is not None:
             by = current_task_or_none()
             _trace.proc_create(w.id, p.id, None if by is None else by.id, name)
