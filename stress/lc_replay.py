@@ -248,6 +248,14 @@ def print_lc_replay(rp: LcReplay, res: LcReplayResult, out: TextIO | None = None
         for g in gs:
             steps = "; ".join(describe_lc_step(s) for s in p.tasks[g])
             print(f"    proc {q} t{g} ({p.roles[g]}, rank {p.ranks[g]}): {steps}", file=out)
+    for k, grp in enumerate(p.groups):
+        body = "; ".join(describe_lc_step(s) for s in grp["body"]) or "-"
+        print(f"    group {k} ({grp['kind']}) of t{grp['owner']}, channels "
+              f"{[f'c{c}' for c in grp['chans']]}, body: {body}", file=out)
+        for h in grp["members"]:
+            steps = "; ".join(describe_lc_step(s) for s in p.tasks[h])
+            where = "a proc of its own" if h in grp["procs"] else "a task"
+            print(f"      t{h} (member, {where}, rank {p.ranks[h]}): {steps}", file=out)
     print(f"saved outcome re-checked: {_verdict(res.saved)}", file=out)
     for n, v in enumerate(res.reruns, start=1):
         print(f"re-run {n} (seed {rp.seed}): {_verdict(v)}", file=out)
