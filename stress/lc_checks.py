@@ -106,14 +106,9 @@ def known_bugs(prog: LcProgram, out: LcOutcome) -> list[str]:
 
 
 def missed_members(prog: LcProgram, out: LcOutcome) -> list[int]:
-    """The fingerprint of KNOWN_MISSED_MEMBER: the members a cancelled group missed, seen
-    as they were added, or listed by a Deadlock (a member a group killed never blocks)."""
-    found = set(out.missed_members)
-    if out.run_name() == "Deadlock":
-        blocked = set(out.run.get("blocked", []))
-        for k in out.cancelled_groups:
-            found |= {h for h in prog.groups[k]["members"] if out.task_ids[h] in blocked}
-    return sorted(found)
+    """The fingerprint of KNOWN_MISSED_MEMBER: the members a cancelled group missed (not
+    killed, no kill pending), seen as they were added or as they started."""
+    return sorted(set(out.missed_members))
 
 
 _ABANDONED = re.compile(r"abandoned \d+ task\(s\) that ignored")

@@ -161,10 +161,9 @@ KNOWN_ABANDONED_OWNER = ("the run-end unwinding abandoned a TaskGroup owner that
 #: The same happens to a member proc whose first task has been spawned but not yet
 #: recorded as the proc's ``_main_task`` (set after ``_spawn`` returns, outside the
 #: critical section): ``_cancel_locked`` reads None there and skips it.  Recognised right
-#: after ``new_task``/``new_proc`` returns (the group is cancelled but the new member is
-#: neither done, nor killed, nor has a kill pending: LcOutcome.missed_members), or by a
-#: Deadlock that lists a member of a cancelled group (a killed member never blocks
-#: again); counted, not a failure, unless ``--strict-open``.
+#: after ``new_task``/``new_proc`` returns and as the member starts: the group is
+#: cancelled but the member is neither done, nor killed, nor has a kill pending
+#: (LcOutcome.missed_members); counted, not a failure, unless ``--strict-open``.
 KNOWN_MISSED_MEMBER = ("a TaskGroup cancelled while new_task/new_proc was adding a member "
                        "missed that member: it was spawned before the cancel and listed "
                        "after it, so it was never killed")
@@ -230,10 +229,9 @@ class LcOutcome:
     chans: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
     #: the run's VirtualClock reading (seconds) after run(); None: the real clock
     vclock: float | None = None
-    #: members a cancelled group missed, seen as they were added (KNOWN_MISSED_MEMBER)
+    #: members a cancelled group missed, seen as they were added or as they started
+    #: (KNOWN_MISSED_MEMBER)
     missed_members: list[int] = dataclasses.field(default_factory=list)
-    #: the groups that were cancelled (by a failure or cancel()) when the run ended
-    cancelled_groups: list[int] = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """All fields but ``events`` (stored separately as the trace)."""
@@ -272,6 +270,7 @@ class LcRun:
         self.member_procs: dict[int, Proc] = {}
         self.missed: list[int] = []
         self.group_objs: dict[int, TaskGroup] = {}
+        self.group_of = prog.group_of()
         self.res: list[list[Any]] = [[] for _ in range(n)]
         self.started = [False] * n
         self.blocked = [False] * n
@@ -327,6 +326,9 @@ class LcRun:
         self.started[g] = True
         if self.tasks[g] is None:  # (a group member started as a proc)
             self.tasks[g] = curtask()
+        k = self.group_of.get(g)
+        if k is not None:
+            self._note_missed(self.group_objs[k], g, curtask())
         try:
             try:
                 for s, step in enumerate(self.prog.tasks[g]):
@@ -464,15 +466,19 @@ class LcRun:
             done.append((t is not None and t.done) if q is None else q.finished)
         return ["group", status, excs, done]
 
-    def _note_missed(self, grp: TaskGroup, h: int) -> None:
-        """The fingerprint of KNOWN_MISSED_MEMBER, right after member h was added: the
-        group is cancelled, but h is not done, not killed and has no kill pending."""
+    def _note_missed(self, grp: TaskGroup, h: int, t: Task | None = None) -> None:
+        """The fingerprint of KNOWN_MISSED_MEMBER, right after member h was added, and as
+        it starts (``t``): the group is cancelled, but h is not done, not killed and has
+        no kill pending (a member listed before the cancel is killed by it; one spawned
+        after it starts killed)."""
         with libtask9._world.chanlock:
             if not grp.cancelled:
                 return  # (a later cancel finds h in the group's lists)
-            q = self.member_procs.get(h)
-            t = q._main_task if q is not None else self.tasks[h]
-            if t is not None and not (t.done or t._killed or t._kill_pending):
+            if t is None:
+                q = self.member_procs.get(h)
+                t = q._main_task if q is not None else self.tasks[h]
+            if t is not None and not (t.done or t._killed or t._kill_pending) \
+                    and h not in self.missed:
                 self.missed.append(h)
 
     def race(self, g: int, s: int, step: list[Any]) -> list[Any]:
@@ -620,7 +626,6 @@ class LcRun:
             chans={key: {"id": ch.id, "buf": list(ch._buf)} for key, ch in chans.items()},
             vclock=None if self.clock is None else self.clock.now(),
             missed_members=list(self.missed),
-            cancelled_groups=sorted(k for k, grp in self.group_objs.items() if grp.cancelled),
         )
 
     def _proc_errors(self) -> list[str]:
