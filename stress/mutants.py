@@ -159,19 +159,20 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("exit_check_before_joiners",
            "a proc's exit checks for deadlock before waking its joiners", (
                Edit(_S, "        self._exited = True\n        woken = wake_joiners_locked(",
-                    "        self._exited = True\n        declared = check_deadlock_locked(w)\n"
+                    "        self._exited = True\n        early = check_deadlock_locked(w)\n"
                     "        woken = wake_joiners_locked("),
-               Edit(_S, "        declared = check_deadlock_locked(w)\n        if _trace.tracer "
-                    "is not None:\n            _trace.proc_exit(",
-                    "        if _trace.tracer is not None:\n            _trace.proc_exit(")),
+               Edit(_S, "        if _trace.tracer is None:\n            declared = "
+                    "check_deadlock_locked(w)\n        else:\n            declared = "
+                    "check_deadlock_locked(w, partial(_trace.proc_exit, w.id, self.id,\n"
+                    "                                                        woken))\n",
+                    "        declared = early\n        if _trace.tracer is not None:\n"
+                    "            _trace.proc_exit(w.id, self.id, woken, early)\n")),
            ("lifecycle",)),
     Mutant("register_after_start", "new_proc registers the proc only after its thread started", (
         Edit(_S, "    with chanlock:  # ProcCreate: registered (and active) before the thread "
-             "starts: W1\n        w.procs.add(p)\n        if _trace.tracer is not None:\n"
-             "            by = current_task_or_none()\n            _trace.proc_create(",
-             "    if True:  # (mutant: registered after the thread started)\n"
-             "        if _trace.tracer is not None:\n"
-             "            by = current_task_or_none()\n            _trace.proc_create("),
+             "starts: W1\n        w.procs.add(p)\n        w.all_procs.append(p)\n",
+             "    with chanlock:  # (mutant: registered after the thread started)\n"
+             "        w.all_procs.append(p)\n"),
         Edit(_S, "            check_deadlock_locked(w)\n        raise\n    return p\n",
              "            check_deadlock_locked(w)\n        raise\n    with chanlock:\n"
              "        w.procs.add(p)\n    return p\n")),
@@ -191,7 +192,7 @@ MUTANTS: tuple[Mutant, ...] = (
                     "                        return  # (mutant: _idle/nidle not restored)\n"),),
            ("lifecycle",)),
     Mutant("run_returns_before_procs_exit", "run() does not wait for its procs to exit", (
-        Edit(_R, "            if not procs:\n                break\n",
+        Edit(_R, "            if not threads:\n                break\n",
              "            break  # (mutant)\n"),), ("lifecycle",)),
     # -- timeout scopes and task groups (issue 11): the lifecycle stress's races and groups,
     # -- and the unit tests of tests/test_scope.py and tests/test_group.py -------------------
