@@ -199,16 +199,18 @@ def replay_lc(rp: LcReplay, runs: int = 1, timeout: float = 10.0,
     saved = check_lc(rp.program, rp.outcome, strict)
     reruns: list[Verdict] = []
     notes: list[str] = []
+    virtual = rp.outcome.vclock is not None  # (it ran on a VirtualClock: so do the re-runs)
     for _ in range(runs):
         if rp.program.mode == "interrupt":
             if threading.current_thread() is not threading.main_thread():
                 notes.append("an interrupt program re-runs only in the main thread: skipped")
                 break
-            out = execute_in_main_thread(rp.program, rp.seed, timeout, rp.outcome.traced)
+            out = execute_in_main_thread(rp.program, rp.seed, timeout, rp.outcome.traced,
+                                         virtual=virtual)
         else:
             progs = [rp.program] + ([] if alone else rp.batch)
             seeds = [rp.seed] + ([] if alone else rp.batch_seeds)
-            outs = execute_batch(progs, seeds, timeout, rp.outcome.traced)
+            outs = execute_batch(progs, seeds, timeout, rp.outcome.traced, virtual=virtual)
             out = outs[0]
             for k, (p, o) in enumerate(zip(progs[1:], outs[1:], strict=True)):
                 v = check_lc(p, o, strict)

@@ -42,7 +42,7 @@ from stress.lc_program import (  # noqa: E402
     generate_lc,
     invariant_violations,
 )
-from stress.lc_replay import LcReplay, save_lc  # noqa: E402
+from stress.lc_replay import LcReplay, replay_lc, save_lc  # noqa: E402
 from stress.lc_runner import LcOptions, run_lifecycle  # noqa: E402
 from stress.lc_structured import (  # noqa: E402
     oracle_view,
@@ -379,3 +379,5 @@ def test_the_clock_check_catches_a_wrong_virtual_end_time(tmp_path: Path) -> Non
     rp = load(path)
     assert isinstance(rp, LcReplay) and rp.program == prog and rp.check == "clock"
     assert rp.outcome.obs == out.obs and rp.outcome.vclock == wrong.vclock
+    res = replay_lc(rp)  # the re-run is on a virtual clock too, and ends on time
+    assert not res.saved.ok and [v.ok for v in res.reruns] == [True]
