@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
                          "(default 0.15)")
     lc.add_argument("--untraced", type=float, default=0.2,
                     help="fraction of iterations run without a tracer (default 0.2)")
+    lc.add_argument("--virtual", type=float, default=0.15,
+                    help="fraction of iterations whose runs read a VirtualClock(autojump="
+                         "True) (default 0.15)")
     lc.add_argument("--runs", type=_positive, default=None, help="stop after N runs")
     lc.add_argument("--max-failures", type=_positive, default=1,
                     help="stop after N failures (default 1)")
@@ -83,9 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     lc.add_argument("--failures-dir", type=Path, default=None,
                     help="where replay files go (default stress/failures/)")
     lc.add_argument("--lenient", dest="strict", action="store_false",
-                    help="only count (do not fail on) the fingerprints of the four runtime "
+                    help="only count (do not fail on) the fingerprints of the six runtime "
                          "bugs this stress found and that are now fixed (stress/README.md, "
-                         "'Findings'); by default each is a failure")
+                         "'Runtime bugs it found'); by default each is a failure")
     lc.add_argument("--quiet", action="store_true", help="only the summary")
     p = sub.add_parser("replay", help="re-check a replay file's trace and re-run its program")
     p.add_argument("file", type=Path)
@@ -153,10 +156,10 @@ def _lifecycle(ns: argparse.Namespace) -> int:
 
     opts = LcOptions(duration=ns.duration, seed=ns.seed, concurrent=ns.concurrent,
                      batch_rate=ns.batch_rate, interrupts=ns.interrupts,
-                     kill_main=ns.kill_main, untraced=ns.untraced, max_runs=ns.runs,
-                     max_failures=ns.max_failures, hang_timeout=ns.hang_timeout,
-                     switch_interval=ns.switch_interval, strict=ns.strict,
-                     quiet=ns.quiet)
+                     kill_main=ns.kill_main, untraced=ns.untraced, virtual=ns.virtual,
+                     max_runs=ns.runs, max_failures=ns.max_failures,
+                     hang_timeout=ns.hang_timeout, switch_interval=ns.switch_interval,
+                     strict=ns.strict, strict_open=ns.strict, quiet=ns.quiet)
     if ns.failures_dir is not None:
         opts.failures_dir = ns.failures_dir
     summary = run_lifecycle(opts)

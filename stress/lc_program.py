@@ -8,15 +8,18 @@ with 1..3 tasks each.  Every task runs a *script* (a list of steps).  Fields:
 * ``mode``    ``"normal"``, ``"kill_main"`` (a task kills the main task: ``run()`` must
               raise ``TaskKilled``) or ``"interrupt"`` (a task sends SIGINT to the main
               thread: ``run()`` must raise ``KeyboardInterrupt``);
-* ``procs``   for each proc, the task indices it runs (``procs[0][0] == 0``: main);
+* ``procs``   for each proc, the task indices it runs (``procs[0][0] == 0``: main); the
+              members of groups are in no list (their owner starts them);
 * ``roles``   for each task: ``main``, ``normal``, ``victim`` (blocks for ever at the end
-              of its script until a task kills it) or ``stuck`` (blocks for ever at the
-              end of its script; never killed, nobody waits for it);
+              of its script until a task kills it), ``stuck`` (blocks for ever at the
+              end of its script; never killed, nobody waits for it) or ``member`` (of a
+              group: started by the group's owner, waited for by the group only);
 * ``ranks``   a global order of the tasks (distinct integers, main on top);
 * ``caps``    the capacity of each channel;
 * ``tasks``   each task's script;
 * ``stop_io`` main stops the run's IOProc at the end of its script (otherwise the run
-              stops it when it ends); only when no victim or stuck task makes iocalls.
+              stops it when it ends); only when no victim or stuck task makes iocalls;
+* ``groups``  the ``TaskGroup`` blocks (below; default none).
 
 Steps (JSON lists):
 
@@ -37,7 +40,46 @@ Steps (JSON lists):
                                     ``sleep(inf)`` (victims and stuck tasks only)
 ``["hold"]``                        block the proc's *thread* in a plain
                                     ``threading.Event.wait`` (tests only: a hang)
+``["group", k]``                    a ``TaskGroup`` block running group k (below)
+``["race", how, dir, partner,       a timeout scope racing a partner (below)
+  where, d, p, hold, yield]``
+``["fail"]``                        raise the designated ``PlantedFailure`` (the failing
+                                    member of a ``fail`` group, at the end)
 =================================  ===================================================
+
+**Groups** (``groups``, issue 11).  ``groups[k]`` is ``{"owner": g, "kind": kind,
+"members": [h, ...], "procs": [h, ...], "body": [steps], "chans": [c, ...]}``.  The
+owner (main or a normal task) runs ``with TaskGroup() as grp:``, starts each member
+(task index h, role ``member``, in no ``procs`` list) with ``grp.new_task`` -- or
+``grp.new_proc`` if h is in ``procs`` -- runs the ``body`` (``sleep``/``yield`` steps)
+and leaves the block, which waits for the members.  Members rank below their owner
+and wait only on lower-ranked members (``recv`` on the group's channels ``chans``,
+which nobody outside the group uses).  ``kind``:
+
+* ``ok``: the group channels follow the program channels' rules (sends never block,
+  enough sends): every member finishes its script and the block ends normally;
+* ``fail``: exactly one member (the *failing* one, whose script waits on nothing) ends
+  with ``["fail"]``; the others may block for ever (a final ``["block", "chan"]``, a
+  send beyond a group channel's capacity, a receive beyond its sends): every other
+  member still running is killed, and the block raises an ``ExceptionGroup`` holding
+  exactly that ``PlantedFailure``;
+* ``cancel``: as ``fail`` without a failing member; the owner calls ``grp.cancel()``
+  after its body: every member still running is killed and the block ends normally.
+
+Either way, nothing sent on any channel is lost or duplicated.
+
+**Races** (issue 11).  ``["race", how, dir, partner, where, d, p, hold, yield]``: the
+task makes a private channel, starts a partner (a helper task, or a helper proc if
+``where`` is ``"proc"``) that waits ``p`` ms (``sleep``, or with ``hold`` a plain
+``time.sleep`` that holds its proc: the partner commits after the deadline passed but
+before the proc noticed), and at once runs ``with move_on_after(d)`` (``how``
+``"move_on"``) or ``with timeout(d)`` (``"timeout"``) around one operation (``dir``):
+``recv`` against a partner ``send`` (capacity 1: it never blocks) or ``nbsend``
+(capacity 0), or ``send`` (capacity 0) against a partner ``nbrecv``; with ``yield``, a
+``yield_()`` follows the operation inside the scope (an interruption that arrives after
+the commit lands there).  Then it joins the partner.  Either the operation completed
+(the value was delivered exactly once) or it expired (nothing was delivered: the
+partner's value is still buffered, or its non-blocking operation failed), never both.
 
 A ``timeout`` is ``null`` (wait for ever), ``"inf"`` (the same, spelled ``math.inf``) or
 seconds.
@@ -68,8 +110,12 @@ from typing import Any
 from .program import FormatError
 
 __all__ = [
+    "GROUP_KINDS",
     "MAIN_RESULT",
     "MODES",
+    "PLANTED",
+    "RACE_HOWS",
+    "RACE_PARTNERS",
     "ROLES",
     "STEP_KINDS",
     "LcConfig",
@@ -82,14 +128,22 @@ __all__ = [
 ]
 
 MODES = ("normal", "kill_main", "interrupt")
-ROLES = ("main", "normal", "victim", "stuck")
+ROLES = ("main", "normal", "victim", "stuck", "member")
 STEP_KINDS = ("sleep", "alt_after", "ticker", "iocall", "send", "recv", "join_proc",
-              "join_task", "kill", "yield", "interrupt", "block", "hold")
+              "join_task", "kill", "yield", "interrupt", "block", "hold", "group", "race",
+              "fail")
+GROUP_KINDS = ("ok", "fail", "cancel")
+RACE_HOWS = ("move_on", "timeout")
+#: the partner operations a scoped operation races against
+RACE_PARTNERS = {"recv": ("send", "nbsend"), "send": ("nbrecv",)}
 #: Steps that wait for another task (the wait edges of the construction).
 WAIT_KINDS = ("recv", "join_proc", "join_task")
 
 #: What the main task returns (``run()``'s result when the run ends normally).
 MAIN_RESULT = "main finished its script"
+
+#: The message of the failing member's exception (``PlantedFailure``), by task index.
+PLANTED = "planted failure of t{}"
 
 Step = list[Any]
 
@@ -112,6 +166,8 @@ class LcConfig:
     channels: int = 3  # 0..channels
     victim_rate: float = 0.15  # probability that a non-main task is a victim
     stuck_rate: float = 0.3  # probability that a program has stuck tasks (1 or 2)
+    group_rate: float = 0.3  # probability that a program has a TaskGroup block (1 or 2)
+    race_rate: float = 0.2  # probability that a task (main, normal, member) races a timeout
 
 
 @dataclasses.dataclass
@@ -125,16 +181,45 @@ class LcProgram:
     caps: list[int]
     tasks: list[list[Step]]
     stop_io: bool = False
+    groups: list[dict[str, Any]] = dataclasses.field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """The program as a JSON object."""
-        return {"kind": "lifecycle", "mode": self.mode, "procs": self.procs,
-                "roles": self.roles, "ranks": self.ranks, "caps": self.caps,
-                "tasks": self.tasks, "stop_io": self.stop_io}
+        d = {"kind": "lifecycle", "mode": self.mode, "procs": self.procs,
+             "roles": self.roles, "ranks": self.ranks, "caps": self.caps,
+             "tasks": self.tasks, "stop_io": self.stop_io}
+        if self.groups:
+            d["groups"] = self.groups
+        return d
 
     def proc_of(self) -> dict[int, int]:
-        """Task index -> proc index."""
-        return {g: q for q, gs in enumerate(self.procs) for g in gs}
+        """Task index -> proc index (a group member started as a task: its owner's proc;
+        as a proc: -1, a proc of its own)."""
+        out = {g: q for q, gs in enumerate(self.procs) for g in gs}
+        todo = list(self.groups)
+        while todo:  # (owners first: a member may own a group in a later version)
+            grp = todo.pop(0)
+            if grp["owner"] not in out:
+                todo.append(grp)
+                continue
+            for h in grp["members"]:
+                out[h] = -1 if h in grp["procs"] else out[grp["owner"]]
+        return out
+
+    def main_proc_tasks(self) -> set[int]:
+        """The tasks that run in the main proc (members started as tasks included)."""
+        return {g for g, q in self.proc_of().items() if q == 0}
+
+    def group_of(self) -> dict[int, int]:
+        """Member task index -> index of its group."""
+        return {h: k for k, grp in enumerate(self.groups) for h in grp["members"]}
+
+    def failing(self, k: int) -> int | None:
+        """The failing member of group k (None unless its kind is ``fail``)."""
+        for h in self.groups[k]["members"]:
+            if self.tasks[h] and self.tasks[h][-1] == ["fail"]:
+                return int(h)
+        return None
 
     def stuck(self) -> list[int]:
         return [g for g, r in enumerate(self.roles) if r == "stuck"]
@@ -162,6 +247,9 @@ class LcProgram:
         for key in ("procs", "roles", "ranks", "caps", "tasks"):
             if not isinstance(obj.get(key), list):
                 raise FormatError(f"{where}.{key} must be a list, got {obj.get(key)!r}")
+        groups = obj.get("groups", [])
+        if not isinstance(groups, list):
+            raise FormatError(f"{where}.groups must be a list, got {groups!r}")
         if not isinstance(obj.get("stop_io", False), bool):
             raise FormatError(f"{where}.stop_io must be a boolean")
         n = len(obj["tasks"])
@@ -187,18 +275,49 @@ class LcProgram:
                 if not _is_int(g) or not 0 <= g < n or g in seen:
                     raise FormatError(f"{where}.procs[{q}]: bad or repeated task {g!r}")
                 seen.add(g)
+        for k, grp in enumerate(groups):
+            gw = f"{where}.groups[{k}]"
+            if not isinstance(grp, dict) or set(grp) != {"owner", "kind", "members", "procs",
+                                                         "body", "chans"}:
+                raise FormatError(f"{gw} must be an object with owner, kind, members, "
+                                  "procs, body and chans")
+            if grp["kind"] not in GROUP_KINDS:
+                raise FormatError(f"{gw}.kind must be one of {GROUP_KINDS}, got "
+                                  f"{grp['kind']!r}")
+            if not _is_int(grp["owner"]) or not 0 <= grp["owner"] < n:
+                raise FormatError(f"{gw}.owner must be a task index, got {grp['owner']!r}")
+            for key in ("members", "procs", "body", "chans"):
+                if not isinstance(grp[key], list):
+                    raise FormatError(f"{gw}.{key} must be a list")
+            if not grp["members"]:
+                raise FormatError(f"{gw}.members must not be empty")
+            for h in grp["members"]:
+                if not _is_int(h) or not 0 <= h < n or h in seen:
+                    raise FormatError(f"{gw}.members: bad or repeated task {h!r}")
+                seen.add(h)
+            if not set(grp["procs"]) <= set(grp["members"]):
+                raise FormatError(f"{gw}.procs must be members")
+            for c in grp["chans"]:
+                if not _is_int(c) or not 0 <= c < len(obj["caps"]):
+                    raise FormatError(f"{gw}.chans: bad channel {c!r}")
+            for s, step in enumerate(grp["body"]):
+                if not (isinstance(step, list) and step and step[0] in ("sleep", "yield")):
+                    raise FormatError(f"{gw}.body[{s}]: only sleep and yield steps")
+                _check_step(step, 0, n, len(obj["procs"]), len(groups), f"{gw}.body[{s}]")
         if len(seen) != n:
             raise FormatError(f"{where}.procs: tasks {sorted(set(range(n)) - seen)} have "
-                              "no proc")
+                              "no proc and are in no group")
         for g, steps in enumerate(obj["tasks"]):
             if not isinstance(steps, list):
                 raise FormatError(f"{where}.tasks[{g}] must be a list of steps")
             for s, step in enumerate(steps):
-                _check_step(step, len(obj["caps"]), n, len(obj["procs"]),
+                _check_step(step, len(obj["caps"]), n, len(obj["procs"]), len(groups),
                             f"{where}.tasks[{g}][{s}]")
         return cls(obj["mode"], [list(p) for p in obj["procs"]], list(obj["roles"]),
                    list(obj["ranks"]), list(obj["caps"]), [list(t) for t in obj["tasks"]],
-                   obj.get("stop_io", False))
+                   obj.get("stop_io", False),
+                   [{k: (list(v) if isinstance(v, list) else v) for k, v in grp.items()}
+                    for grp in groups])
 
 
 def _is_int(x: object) -> bool:
@@ -212,14 +331,34 @@ def _check_timeout(t: object, where: str) -> None:
         raise FormatError(f"{where}: timeout must be null, \"inf\" or seconds >= 0, got {t!r}")
 
 
-def _check_step(step: object, nchans: int, ntasks: int, nprocs: int, where: str) -> None:
+def _check_step(step: object, nchans: int, ntasks: int, nprocs: int, ngroups: int,
+                where: str) -> None:
     if not isinstance(step, list) or not step or step[0] not in STEP_KINDS:
         raise FormatError(f"{where}: not a step (expected [kind, ...] with kind in "
                           f"{STEP_KINDS})")
     kind, args = step[0], step[1:]
-    arity = {"yield": 0, "interrupt": 0, "hold": 0, "join_proc": 2, "join_task": 2}.get(kind, 1)
+    arity = {"yield": 0, "interrupt": 0, "hold": 0, "fail": 0, "join_proc": 2,
+             "join_task": 2, "race": 8}.get(kind, 1)
     if len(args) != arity:
         raise FormatError(f"{where}: {kind} takes {arity} argument(s), got {len(args)}")
+    if kind == "group":
+        if not _is_int(args[0]) or not 0 <= args[0] < ngroups:
+            raise FormatError(f"{where}: group needs a group index, got {args[0]!r}")
+        return
+    if kind == "race":
+        how, d, partner, where_, dl, p, hold, yld = args
+        if how not in RACE_HOWS or d not in RACE_PARTNERS or partner not in RACE_PARTNERS[d] \
+                or where_ not in ("task", "proc") or not isinstance(hold, bool) \
+                or not isinstance(yld, bool) or (hold and where_ != "task"):
+            raise FormatError(f"{where}: race needs how in {RACE_HOWS}, dir in "
+                              f"{tuple(RACE_PARTNERS)}, a partner for it, where task|proc, "
+                              "hold and yield booleans (hold only with a task partner)")
+        for x in (dl, p):
+            if not _is_int(x) or not 0 <= x <= 1000:
+                raise FormatError(f"{where}: race needs milliseconds 0..1000, got {x!r}")
+        if dl < 1:
+            raise FormatError(f"{where}: a race's deadline must be >= 1 ms")
+        return
     if kind in ("sleep", "alt_after", "iocall"):
         if isinstance(args[0], bool) or not isinstance(args[0], (int, float)) \
                 or not 0 <= args[0] <= 1000:
@@ -258,6 +397,10 @@ def invariant_violations(prog: LcProgram) -> list[str]:
     bad: list[str] = []
     n = len(prog.tasks)
     rank, role, proc_of = prog.ranks, prog.roles, prog.proc_of()
+    group_of = prog.group_of()
+    chan_group = {c: k for k, grp in enumerate(prog.groups) for c in grp["chans"]}
+    # channels of fail/cancel groups may block (their members are killed anyway)
+    loose = {c for c, k in chan_group.items() if prog.groups[k]["kind"] != "ok"}
     if len(set(rank)) != n:
         bad.append("ranks are not distinct")
     if role[0] != "main" or any(r == "main" for r in role[1:]):
@@ -277,10 +420,22 @@ def invariant_violations(prog: LcProgram) -> list[str]:
     kills: dict[int, list[int]] = {}
     interrupts = 0
     joined_by_main: set[int] = set()
+    group_steps: dict[int, list[int]] = {}
     for g, steps in enumerate(prog.tasks):
+        k_g = group_of.get(g)
         for s, step in enumerate(steps):
             kind, where = step[0], f"t{g} step {s} ({describe_lc_step(step)})"
-            if kind == "send" and role[g] != "normal":
+            if kind in ("send", "recv") and chan_group.get(step[1]) != k_g:
+                bad.append(f"{where}: c{step[1]} is "
+                           + ("a program channel" if step[1] not in chan_group else
+                              f"a channel of group {chan_group[step[1]]}")
+                           + (", used by a member of group "
+                              f"{k_g}" if k_g is not None else ", used outside its group"))
+            if role[g] == "member" and kind not in ("sleep", "alt_after", "ticker", "yield",
+                                                     "send", "recv", "race", "block",
+                                                     "fail"):
+                bad.append(f"{where}: a member does not {kind}")
+            if kind == "send" and role[g] not in ("normal", "member"):
                 bad.append(f"{where}: a sender must be a normal task, t{g} is {role[g]}")
             if kind == "recv":
                 for h in sorted(senders[step[1]]):
@@ -312,13 +467,44 @@ def invariant_violations(prog: LcProgram) -> list[str]:
                 if role[g] not in ("normal", "main"):
                     bad.append(f"{where}: the interrupt is sent by a {role[g]} task")
             elif kind == "block":
-                if s != len(steps) - 1 or role[g] not in ("victim", "stuck"):
-                    bad.append(f"{where}: only victims and stuck tasks block, at the end")
-                if role[g] == "stuck" and step[1] != "chan":
-                    bad.append(f"{where}: a stuck task blocks on a private channel")
+                loose_member = k_g is not None and prog.groups[k_g]["kind"] != "ok"
+                if s != len(steps) - 1 or not (role[g] in ("victim", "stuck") or loose_member):
+                    bad.append(f"{where}: only victims, stuck tasks and members of fail or "
+                               "cancel groups block, at the end")
+                if role[g] in ("stuck", "member") and step[1] != "chan":
+                    bad.append(f"{where}: a stuck task or member blocks on a private channel")
+            elif kind == "group":
+                group_steps.setdefault(step[1], []).append(g)
+            elif kind == "race" and role[g] not in ("main", "normal", "member"):
+                bad.append(f"{where}: a {role[g]} task does not race")
+            elif kind == "fail" and not (k_g is not None and s == len(steps) - 1
+                                         and prog.groups[k_g]["kind"] == "fail"):
+                bad.append(f"{where}: only a member of a fail group fails, at the end")
         if role[g] in ("victim", "stuck") and (not steps or steps[-1][0] != "block"):
             bad.append(f"t{g} ({role[g]}) does not end blocked for ever")
+        if (role[g] == "member") != (k_g is not None):
+            bad.append(f"t{g} has role {role[g]} but is "
+                       + ("a member of a group" if k_g is not None else "in no group"))
+    for k, grp in enumerate(prog.groups):
+        owner, members = grp["owner"], grp["members"]
+        if role[owner] not in ("main", "normal"):
+            bad.append(f"group {k}: its owner t{owner} is {role[owner]}")
+        if group_steps.get(k) != [owner] or prog.tasks[owner].count(["group", k]) != 1:
+            bad.append(f"group {k}: run by {group_steps.get(k, [])}, not once by its owner "
+                       f"t{owner}")
+        for h in members:
+            if rank[h] >= rank[owner]:
+                bad.append(f"group {k}: member t{h} ranked {rank[h]} >= its owner's "
+                           f"{rank[owner]}")
+        failing = [h for h in members if prog.tasks[h] and prog.tasks[h][-1] == ["fail"]]
+        if len(failing) != (grp["kind"] == "fail"):
+            bad.append(f"group {k} ({grp['kind']}): {len(failing)} failing members")
+        for h in failing:
+            if any(step[0] in ("send", "recv", "block") for step in prog.tasks[h]):
+                bad.append(f"group {k}: the failing member t{h} may wait")
     for c in range(len(prog.caps)):
+        if c in loose:
+            continue
         if prog.caps[c] < nsend[c]:
             bad.append(f"c{c}: capacity {prog.caps[c]} < {nsend[c]} sends (a send could block)")
         if nrecv[c] > nsend[c]:
@@ -391,7 +577,97 @@ def generate_lc(rng: random.Random, mode: str = "normal",
     for r, g in enumerate(order):
         ranks[g] = r
     ranks[0] = n - 1
-    return _Builder(rng, cfg, mode, procs, roles, ranks).build()
+    prog = _Builder(rng, cfg, mode, procs, roles, ranks).build()
+    # (groups and races are drawn after the rest, from the same rng)
+    if rng.random() < cfg.group_rate:
+        for _ in range(rng.choice((1, 1, 2))):
+            _add_group(rng, prog)
+    if cfg.race_rate:
+        for g, role in enumerate(prog.roles):
+            if role in ("main", "normal", "member") and rng.random() < cfg.race_rate:
+                _insert_before_end(rng, prog.tasks[g], _race_step(rng))
+    return prog
+
+
+def _insert_before_end(rng: random.Random, script: list[Step], step: Step) -> None:
+    """Insert ``step`` at a random place of ``script``, before a final block or fail."""
+    end = len(script) - (1 if script and script[-1][0] in ("block", "fail") else 0)
+    script.insert(rng.randint(0, end), step)
+
+
+def _race_step(rng: random.Random) -> Step:
+    how = rng.choice(RACE_HOWS)
+    d = rng.choice(("recv", "recv", "send"))
+    partner = rng.choice(RACE_PARTNERS[d])
+    where = "proc" if rng.random() < 0.3 else "task"
+    deadline = rng.randint(1, 3)
+    hold = where == "task" and rng.random() < 0.2
+    p = deadline + 2 if hold else max(0, deadline + rng.choice((-1, 0, 1)))
+    return ["race", how, d, partner, where, deadline, p, hold, rng.random() < 0.4]
+
+
+def _quick_step(rng: random.Random) -> Step:
+    """A step that waits on no other task."""
+    kind = rng.choice(("sleep", "sleep", "alt_after", "ticker", "yield"))
+    if kind == "yield":
+        return ["yield"]
+    if kind == "ticker":
+        return ["ticker", rng.randint(1, 2)]
+    return [kind, rng.randint(0, 3)]
+
+
+def _add_group(rng: random.Random, prog: LcProgram) -> None:
+    """Add a TaskGroup block to a random main or normal task (see the module docstring):
+    its members rank below the owner; its channels are received only by members ranked
+    above every sender."""
+    owner = rng.choice([g for g, r in enumerate(prog.roles) if r in ("main", "normal")])
+    kind = rng.choice(GROUP_KINDS)
+    k = len(prog.groups)
+    first = len(prog.tasks)
+    members = list(range(first, first + (rng.randint(1, 3) if kind == "ok"
+                                         else rng.randint(2, 4))))
+    order = sorted(range(first), key=lambda g: prog.ranks[g])
+    for h in members:
+        order.insert(rng.randint(0, order.index(owner)), h)
+    prog.tasks += [[_quick_step(rng) for _ in range(rng.randint(0, 3))] for _ in members]
+    prog.roles += ["member"] * len(members)
+    prog.ranks = [0] * len(prog.tasks)
+    for r, g in enumerate(order):
+        prog.ranks[g] = r
+    failing = rng.choice(members) if kind == "fail" else None
+    talkers = [h for h in members if h != failing]
+    chans = []
+    for _ in range(rng.randint(0, 2) if talkers else 0):
+        c = len(prog.caps)
+        senders = rng.sample(talkers, min(len(talkers), rng.randint(1, 2)))
+        top = max(prog.ranks[h] for h in senders)
+        receivers = [h for h in talkers if prog.ranks[h] > top]
+        nrecv = rng.randint(0, 2) if receivers else 0
+        for _ in range(nrecv):
+            _insert_before_end(rng, prog.tasks[rng.choice(receivers)], ["recv", c])
+        if kind == "ok":
+            nsend = nrecv + rng.randint(0 if nrecv else 1, 2)
+            cap = nsend + rng.randint(0, 1)
+        else:  # sends may block, receives may find nothing: the members are killed
+            nsend = max(1, nrecv + rng.randint(-1, 2))
+            cap = rng.randint(0, nsend)
+        for _ in range(nsend):
+            _insert_before_end(rng, prog.tasks[rng.choice(senders)], ["send", c])
+        prog.caps.append(cap)
+        chans.append(c)
+    for h in members:
+        if h == failing:
+            prog.tasks[h].append(["fail"])
+        elif kind != "ok" and rng.random() < 0.5:
+            prog.tasks[h].append(["block", "chan"])
+    prog.groups.append({
+        "owner": owner, "kind": kind, "members": members,
+        "procs": [h for h in members if rng.random() < 0.25],
+        "body": [["yield"] if rng.random() < 0.3 else ["sleep", rng.randint(0, 3)]
+                 for _ in range(rng.randint(0, 2))],
+        "chans": chans})
+    script = prog.tasks[owner]
+    script.insert(rng.randint(0, len(script)), ["group", k])
 
 
 class _Builder:
@@ -513,4 +789,10 @@ def describe_lc_step(step: Sequence[Any]) -> str:
         return f"ticker x{step[1]}"
     if kind == "block":
         return f"block for ever ({step[1]})"
+    if kind == "group":
+        return f"group {step[1]}"
+    if kind == "race":
+        _, how, d, partner, where, dl, p, hold, yld = step
+        return (f"race {how}({dl} ms) {d} vs {partner} in a {where} after "
+                f"{'holding ' if hold else ''}{p} ms{' +yield' if yld else ''}")
     return str(kind)

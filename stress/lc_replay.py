@@ -199,16 +199,18 @@ def replay_lc(rp: LcReplay, runs: int = 1, timeout: float = 10.0,
     saved = check_lc(rp.program, rp.outcome, strict)
     reruns: list[Verdict] = []
     notes: list[str] = []
+    virtual = rp.outcome.vclock is not None  # (it ran on a VirtualClock: so do the re-runs)
     for _ in range(runs):
         if rp.program.mode == "interrupt":
             if threading.current_thread() is not threading.main_thread():
                 notes.append("an interrupt program re-runs only in the main thread: skipped")
                 break
-            out = execute_in_main_thread(rp.program, rp.seed, timeout, rp.outcome.traced)
+            out = execute_in_main_thread(rp.program, rp.seed, timeout, rp.outcome.traced,
+                                         virtual=virtual)
         else:
             progs = [rp.program] + ([] if alone else rp.batch)
             seeds = [rp.seed] + ([] if alone else rp.batch_seeds)
-            outs = execute_batch(progs, seeds, timeout, rp.outcome.traced)
+            outs = execute_batch(progs, seeds, timeout, rp.outcome.traced, virtual=virtual)
             out = outs[0]
             for k, (p, o) in enumerate(zip(progs[1:], outs[1:], strict=True)):
                 v = check_lc(p, o, strict)
@@ -248,6 +250,14 @@ def print_lc_replay(rp: LcReplay, res: LcReplayResult, out: TextIO | None = None
         for g in gs:
             steps = "; ".join(describe_lc_step(s) for s in p.tasks[g])
             print(f"    proc {q} t{g} ({p.roles[g]}, rank {p.ranks[g]}): {steps}", file=out)
+    for k, grp in enumerate(p.groups):
+        body = "; ".join(describe_lc_step(s) for s in grp["body"]) or "-"
+        print(f"    group {k} ({grp['kind']}) of t{grp['owner']}, channels "
+              f"{[f'c{c}' for c in grp['chans']]}, body: {body}", file=out)
+        for h in grp["members"]:
+            steps = "; ".join(describe_lc_step(s) for s in p.tasks[h])
+            where = "a proc of its own" if h in grp["procs"] else "a task"
+            print(f"      t{h} (member, {where}, rank {p.ranks[h]}): {steps}", file=out)
     print(f"saved outcome re-checked: {_verdict(res.saved)}", file=out)
     for n, v in enumerate(res.reruns, start=1):
         print(f"re-run {n} (seed {rp.seed}): {_verdict(v)}", file=out)

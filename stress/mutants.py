@@ -19,12 +19,14 @@ asserts that ``libtask9`` is imported from the copy):
 ``lifecycle``   ``python -m stress lifecycle`` for the same short, seeded duration: runs of
                 procs, joins, timers, iocalls, kills and interrupts, back to back and at
                 once, each outcome checked (the replay file names the check);
+``unit``        the unit tests of the timeout scopes and task groups
+                (``tests/test_scope.py``, ``tests/test_group.py``: :data:`UNIT_TESTS`);
 ``coverage``    ``tests/test_alt.py``'s chi-squared test of the choice among ready cases.
 
 Layers run in order of expected cost (a stress run stops at its first failure, usually
 within seconds, while a passing Hypothesis run takes its full budget): stress, trace,
-lifecycle, hypothesis, coverage; they stop at the first catch (``--all-layers`` runs them all, for
-the full matrix).  A layer that times out does not count as a catch.
+lifecycle, unit, hypothesis, coverage; they stop at the first catch (``--all-layers`` runs
+them all, for the full matrix).  A layer that times out does not count as a catch.
 A baseline run of the unmutated copy must pass every layer first.  The exit status is
 non-zero if the baseline fails, an edit does not apply, or a mutant survives.
 """
@@ -44,7 +46,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MUTANTS", "Edit", "Mutant", "main", "prepare_copy"]
+__all__ = ["MUTANTS", "UNIT_TESTS", "Edit", "Mutant", "main", "prepare_copy"]
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -73,6 +75,8 @@ _C = "_chan.py"
 _S = "_sched.py"
 _R = "_run.py"
 _IO = "_ioproc.py"
+_SC = "_scope.py"
+_G = "_group.py"
 
 MUTANTS: tuple[Mutant, ...] = (
     Mutant("no_withdraw", "woken alt's other waiters are not withdrawn", (
@@ -155,19 +159,20 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("exit_check_before_joiners",
            "a proc's exit checks for deadlock before waking its joiners", (
                Edit(_S, "        self._exited = True\n        woken = wake_joiners_locked(",
-                    "        self._exited = True\n        declared = check_deadlock_locked(w)\n"
+                    "        self._exited = True\n        early = check_deadlock_locked(w)\n"
                     "        woken = wake_joiners_locked("),
-               Edit(_S, "        declared = check_deadlock_locked(w)\n        if _trace.tracer "
-                    "is not None:\n            _trace.proc_exit(",
-                    "        if _trace.tracer is not None:\n            _trace.proc_exit(")),
+               Edit(_S, "        if _trace.tracer is None:\n            declared = "
+                    "check_deadlock_locked(w)\n        else:\n            declared = "
+                    "check_deadlock_locked(w, partial(_trace.proc_exit, w.id, self.id,\n"
+                    "                                                        woken))\n",
+                    "        declared = early\n        if _trace.tracer is not None:\n"
+                    "            _trace.proc_exit(w.id, self.id, woken, early)\n")),
            ("lifecycle",)),
     Mutant("register_after_start", "new_proc registers the proc only after its thread started", (
         Edit(_S, "    with chanlock:  # ProcCreate: registered (and active) before the thread "
-             "starts: W1\n        w.procs.add(p)\n        if _trace.tracer is not None:\n"
-             "            by = current_task_or_none()\n            _trace.proc_create(",
-             "    if True:  # (mutant: registered after the thread started)\n"
-             "        if _trace.tracer is not None:\n"
-             "            by = current_task_or_none()\n            _trace.proc_create("),
+             "starts: W1\n        w.procs.add(p)\n        w.all_procs.append(p)\n",
+             "    with chanlock:  # (mutant: registered after the thread started)\n"
+             "        w.all_procs.append(p)\n"),
         Edit(_S, "            check_deadlock_locked(w)\n        raise\n    return p\n",
              "            check_deadlock_locked(w)\n        raise\n    with chanlock:\n"
              "        w.procs.add(p)\n    return p\n")),
@@ -187,8 +192,33 @@ MUTANTS: tuple[Mutant, ...] = (
                     "                        return  # (mutant: _idle/nidle not restored)\n"),),
            ("lifecycle",)),
     Mutant("run_returns_before_procs_exit", "run() does not wait for its procs to exit", (
-        Edit(_R, "            if not procs:\n                break\n",
+        Edit(_R, "            if not threads:\n                break\n",
              "            break  # (mutant)\n"),), ("lifecycle",)),
+    # -- timeout scopes and task groups (issue 11): the lifecycle stress's races and groups,
+    # -- and the unit tests of tests/test_scope.py and tests/test_group.py -------------------
+    Mutant("timeout_drops_committed",
+           "a timeout drops a committed value (a pending interruption beats a completed op)", (
+               Edit(_C, "    park(t)\n    done = a.outcome\n    if done is OK:\n",
+                    "    park(t)\n    done = KILLED if t._cancel is not None else a.outcome\n"
+                    "    if done is OK:\n"),), ("lifecycle", "unit")),
+    Mutant("scope_leaves_pending",
+           "leaving a scope does not withdraw its undelivered interruption", (
+               Edit(_SC, "            if t._cancel is self:  # expired, but its interruption",
+                    "            if False:  # (mutant) expired, but its interruption"),),
+           ("lifecycle", "unit")),
+    Mutant("timeout_waits_for_partner",
+           "a deadline does not withdraw a blocked operation (it waits for a partner)", (
+               Edit(_S, "    b = t._blocker\n    if b is not None and t._state is BLOCKED:\n"
+                    "        t._interrupted = cancel\n",
+                    "    b = t._blocker\n    if False:  # (mutant)\n"
+                    "        t._interrupted = cancel\n"),), ("lifecycle", "unit")),
+    Mutant("group_forgets_member", "TaskGroup.new_task does not list the member", (
+        Edit(_G, "        with chanlock:\n            self._tasks.append(t)\n",
+             "        pass  # (mutant)\n"),), ("lifecycle", "unit")),
+    Mutant("group_failure_no_cancel", "a member's failure does not cancel the others", (
+        Edit(_G, "            if not self.cancelled:\n                self._cancel_locked()",
+             "            if False:  # (mutant)\n                self._cancel_locked()"),),
+           ("lifecycle", "unit")),
 )
 
 
@@ -309,6 +339,19 @@ def _pytest_result(layer: str, rc: int, out: str, secs: float) -> LayerResult:
     return LayerResult(layer, rc != 0, _first_failure_line(out) if rc else "passed", secs)
 
 
+#: the unit tests the ``unit`` layer runs against the mutated copy
+UNIT_TESTS = ("tests/test_scope.py", "tests/test_group.py")
+
+
+def layer_unit(root: Path, opts: Options) -> LayerResult | None:
+    """The unit tests of timeout scopes and task groups (:data:`UNIT_TESTS`)."""
+    files = [f for f in UNIT_TESTS if (REPO / f).exists()]
+    if not files:
+        return None
+    rc, out, secs = _pytest(root, files, opts.layer_timeout)
+    return _pytest_result("unit", rc, out, secs)
+
+
 def layer_coverage(root: Path, opts: Options) -> LayerResult | None:
     """tests/test_alt.py's chi-squared test over the chosen ready case."""
     rc, out, secs = _pytest(root, ["tests/test_alt.py", "-k", "uniform"], opts.layer_timeout)
@@ -394,7 +437,7 @@ def layer_trace(root: Path, opts: Options) -> LayerResult | None:
 
 
 LAYERS = {"hypothesis": layer_hypothesis, "stress": layer_stress, "trace": layer_trace,
-          "lifecycle": layer_lifecycle, "coverage": layer_coverage}
+          "lifecycle": layer_lifecycle, "unit": layer_unit, "coverage": layer_coverage}
 
 
 @dataclasses.dataclass
@@ -407,7 +450,8 @@ class Options:
     worktree: bool = False
     layer_timeout: float = 240.0
     tlc_max_events: int = 400
-    order: tuple[str, ...] = ("stress", "trace", "lifecycle", "hypothesis", "coverage")
+    order: tuple[str, ...] = ("stress", "trace", "lifecycle", "unit", "hypothesis",
+                              "coverage")
     last_failure: Path | None = None
 
 

@@ -10,7 +10,7 @@
   plain ``threading.Event.wait``, under a tiny watchdog, then released);
 * a replay file round-trips and ``python -m stress replay`` re-checks and re-runs it;
 * the runtime bugs the stress found, now fixed (each test failed, deterministically, while
-  its bug was there).
+  its bug was there), and the two it found in TaskGroup, fixed too.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import signal
 import sys
 import threading
 import time
+import warnings
 import weakref
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,12 @@ from typing import Any
 import pytest
 
 import libtask9
-from libtask9 import Channel, new_proc, new_task, run, tracing, yield_
+from libtask9 import Channel, TaskGroup, new_proc, new_task, run, tracing, yield_
+
+if sys.version_info >= (3, 11):
+    from builtins import ExceptionGroup
+else:  # pragma: no cover - the backport on 3.10
+    from exceptiongroup import ExceptionGroup
 
 _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
@@ -82,7 +88,7 @@ def test_short_bounded_run_passes(tmp_path: Path) -> None:
     s = run_lifecycle(opts)
     assert s.failures == [] and s.aborted is None, s.report()
     assert s.runs > 50 and s.batches > 0 and s.batched_runs >= 2 * s.batches
-    assert s.deadlocks_expected == s.deadlocks_declared > 0
+    assert s.deadlocks_expected == s.deadlocks_declared - s.deadlocks_known > 0
     assert s.kills_of_main > 0 and s.stuck_elsewhere > 0 and s.victims > 0
     assert 0 < s.untraced < s.runs
     if IN_MAIN:
@@ -142,6 +148,8 @@ def _wait_edges(prog: LcProgram) -> list[tuple[int, int, str]]:
                 edges.append((g, step[1], "join_task"))
             elif step[0] == "join_proc":
                 edges += [(g, h, "join_proc") for h in prog.procs[step[1]]]
+            elif step[0] == "group":  # leaving the block waits for the members
+                edges += [(g, h, "group") for h in prog.groups[step[1]]["members"]]
     return edges
 
 
@@ -152,9 +160,14 @@ def test_generated_programs_keep_the_construction() -> None:
     for prog in progs:
         assert invariant_violations(prog) == [], prog
         rank, role = prog.ranks, prog.roles
+        group_of = prog.group_of()
         for waiter, target, why in _wait_edges(prog):
             assert rank[target] < rank[waiter], (why, prog)  # wait edges go down in rank
-            assert role[target] == "normal", (why, prog)  # nobody waits for victims/stuck
+            if role[target] == "member":  # only its owner and its group wait for a member
+                k = group_of[target]
+                assert waiter == prog.groups[k]["owner"] or group_of.get(waiter) == k
+            else:
+                assert role[target] == "normal", (why, prog)  # nobody waits for victims/stuck
         kills = [(g, step[1]) for g, steps in enumerate(prog.tasks) for step in steps
                  if step[0] == "kill"]
         for v in prog.victims():
@@ -164,14 +177,18 @@ def test_generated_programs_keep_the_construction() -> None:
         for g in prog.stuck():
             assert all(t != g for _, t in kills)
             assert prog.tasks[g][-1] == ["block", "chan"]
+        loose = {c for grp in prog.groups if grp["kind"] != "ok" for c in grp["chans"]}
         for c, cap in enumerate(prog.caps):
+            if c in loose:  # (a fail or cancel group's channel: its members are killed)
+                continue
             nsend = sum(step == ["send", c] for steps in prog.tasks for step in steps)
             nrecv = sum(step == ["recv", c] for steps in prog.tasks for step in steps)
             assert nrecv <= nsend <= cap
         kinds |= {step[0] for steps in prog.tasks for step in steps}
         assert LcProgram.from_json(json.loads(json.dumps(prog.to_json()))) == prog
     assert kinds == {"sleep", "alt_after", "ticker", "iocall", "send", "recv", "join_proc",
-                     "join_task", "kill", "yield", "interrupt", "block"}
+                     "join_task", "kill", "yield", "interrupt", "block", "group", "race",
+                     "fail"}
     outcomes = {expected_outcome(p)[0] for p in progs}
     assert outcomes == {"returned", "Deadlock", "TaskKilled", "KeyboardInterrupt"}
     assert any(timeout_value(step[2]) == math.inf for p in progs for steps in p.tasks
@@ -393,7 +410,9 @@ def test_run_returns_only_after_every_proc_thread_ended() -> None:
 
     def hold(frame: Any, event: str, arg: Any) -> None:
         if event == "return" and frame.f_code.co_name == "_thread_main":
-            release.wait(10)
+            # (well within run()'s shutdown grace, 10 s: holding the thread as long as the
+            # grace made run() race it, and warn "could not stop" on a busy machine)
+            release.wait(1)
 
     def let_go() -> None:
         released_at.append(time.monotonic())
@@ -509,3 +528,119 @@ def test_an_interrupt_landing_in_a_finalizer_is_not_lost() -> None:
     finally:
         sys.unraisablehook = previous
         assert ignored in ([], ["KeyboardInterrupt"])
+
+
+# --------------------------------------------------------------------------- TaskGroup findings
+#
+# Runtime bugs the lifecycle stress found in TaskGroup (issue 11), now fixed; each test is
+# deterministic and failed while its bug was there (stress/README.md; the stress still
+# recognises their fingerprints, abandoned_owner and missed_member, as failures).
+
+
+def _wait_until(pred: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        assert time.monotonic() < deadline, "the condition never came"
+        time.sleep(0.001)
+
+
+@pytest.mark.timeout(30)
+def test_the_run_end_waits_for_a_group_owner_waiting_for_a_proc_member() -> None:
+    """The run ends (main raises) while a task waits in its TaskGroup block for a member
+    proc whose unwinding takes a while (its finally holds its thread 0.2 s): the owner is
+    killed, kills the members and waits for them, as documented, and then lets the kill
+    go on; run() must not abandon it."""
+    unwound: list[str] = []
+
+    def member() -> None:
+        try:
+            Channel[int]().recv()
+        finally:
+            time.sleep(0.2)  # (its proc takes a while to unwind)
+            unwound.append("member")
+
+    def owner() -> None:
+        try:
+            with TaskGroup() as g:
+                g.new_proc(member)
+        finally:
+            unwound.append("owner")
+
+    def main() -> None:
+        new_task(owner)
+        yield_()
+        yield_()
+        raise ValueError("main fails")
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ValueError, match="main fails"):
+            run(main)
+    abandoned = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    assert abandoned == [] and sorted(unwound) == ["member", "owner"], (abandoned, unwound)
+
+
+def _boom(gate: threading.Event) -> None:
+    gate.wait(5)
+    raise ValueError("member failed")
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("window", ["new_proc", "new_task", "proc_first_task"])
+def test_a_group_cancelled_while_a_member_is_being_added_kills_it_too(window: str) -> None:
+    """A group is cancelled -- here by another member failing in its own proc -- at the
+    instant a member has been spawned but not yet listed by the group: after
+    ``spawn_proc`` returned in ``new_proc`` (``new_proc``), after ``_spawn`` returned in
+    ``new_task`` (``new_task``), or in the member proc's thread after ``_spawn`` returned
+    and before ``Proc._main_task`` is set (``proc_first_task``, cancelled by
+    ``cancel()``).  A profile hook holds the thread there until the group is cancelled.
+    The new member blocks for ever, so the group must kill it; it does not, and the run
+    deadlocks."""
+    gate = threading.Event()
+    spawned: list[Any] = []
+
+    def hook(frame: Any, event: str, arg: Any) -> None:
+        if event != "return":
+            return
+        name = frame.f_code.co_name
+        if window == "new_proc" and name == "spawn_proc":
+            spawned.append(frame.f_locals["p"])
+            if len(spawned) == 2:  # the blocking member's proc, not yet in g._procs
+                p, owner = frame.f_locals["p"], frame.f_locals["owner"]
+                _wait_until(lambda: p._main_task is not None)  # spawned before the cancel
+                gate.set()
+                _wait_until(lambda: owner.cancelled)
+        elif name == "_spawn" and frame.f_locals.get("owner") is not None and (
+                window == "new_task" or threading.current_thread().name.startswith(
+                    "libtask9-proc")):
+            owner = frame.f_locals["owner"]
+            gate.set()
+            _wait_until(lambda: owner.cancelled)
+
+    def main() -> str:
+        with TaskGroup() as g:
+            if window == "new_proc":
+                g.new_proc(_boom, gate)
+                g.new_proc(Channel[int]().recv)
+            elif window == "new_task":
+                g.new_proc(_boom, gate)
+                g.new_task(Channel[int]().recv)
+            else:
+                g.new_proc(Channel[int]().recv)
+                g.cancel()
+        return "the group ended"
+
+    setprofile = threading.setprofile if window == "proc_first_task" else sys.setprofile
+    with warnings.catch_warnings(record=True):  # (the Deadlock's unwinding may warn)
+        warnings.simplefilter("always")
+        setprofile(hook)
+        try:
+            if window == "proc_first_task":
+                assert run(main) == "the group ended"
+            else:
+                with pytest.raises(ExceptionGroup) as ei:
+                    run(main)
+                assert [str(e) for e in ei.value.exceptions] == ["member failed"]
+        finally:
+            setprofile(None)  # type: ignore[arg-type]
+            gate.set()
