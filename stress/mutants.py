@@ -212,8 +212,10 @@ MUTANTS: tuple[Mutant, ...] = (
                     "        t._interrupted = cancel\n",
                     "    b = t._blocker\n    if False:  # (mutant)\n"
                     "        t._interrupted = cancel\n"),), ("lifecycle", "unit")),
-    Mutant("group_forgets_member", "TaskGroup.new_task does not list the member", (
-        Edit(_G, "        with chanlock:\n            self._tasks.append(t)\n",
+    Mutant("group_forgets_member", "a TaskGroup does not list a new member task", (
+        Edit(_G, "    def member_added_locked(self, t: Task) -> None:\n"
+                 "        self._tasks.append(t)\n",
+             "    def member_added_locked(self, t: Task) -> None:\n"
              "        pass  # (mutant)\n"),), ("lifecycle", "unit")),
     Mutant("group_failure_no_cancel", "a member's failure does not cancel the others", (
         Edit(_G, "            if not self.cancelled:\n                self._cancel_locked()",
