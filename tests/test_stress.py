@@ -336,3 +336,17 @@ def test_all_nil_alt_is_traced() -> None:
         Channel(0)
         run(main)
     assert check_trace(rec.events).ok, str(check_trace(rec.events))
+
+
+def test_every_planted_bug_still_applies_to_the_runtime() -> None:
+    """Each mutant's edits match the runtime's current source exactly once (a refactoring
+    that moves the code under a mutant must move the mutant too, or the harness reports
+    "edit does not apply" only when CI runs it)."""
+    from pathlib import Path
+
+    from stress.mutants import MUTANTS
+
+    pkg = Path(libtask9.__file__).resolve().parent
+    bad = [(m.name, e.file) for m in MUTANTS for e in m.edits
+           if (pkg / e.file).read_text().count(e.search) != 1]
+    assert bad == []
