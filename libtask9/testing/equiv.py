@@ -1,4 +1,5 @@
-"""Showing the oracle (``libtask9.model``) equal to the spec (``spec/Channels.tla``).
+"""Showing the oracles equal to the specs: ``libtask9.model`` to ``spec/Channels.tla``,
+``libtask9.procmodel`` to ``spec/Procs.tla``.
 
 For a bounded configuration, both sides enumerate the reachable graph: the oracle by its
 own breadth-first search (:func:`libtask9.model.explore`), TLC by model checking with
@@ -15,8 +16,17 @@ successor, and it generates a successor once per true disjunct of an enabling co
 (``AltClosed``'s ``k.dir = "send" \\/ buf[c] = <<>>`` is generated twice when both hold),
 so edge *multisets* legitimately differ; the sets must not.
 
-Configurations are written in a small program notation (:func:`parse_program`) and the
-``spec/MCEquiv*.tla``/``.cfg`` files are generated from them (:func:`mc_module`,
+:func:`compare_graphs` does the comparison for any oracle; :func:`compare` (channels)
+and :func:`compare_procs` (the lifecycle) explore their oracle and call it.
+
+The lifecycle configurations are the models of ``spec/MCProcs.tla`` themselves: TLC runs
+on the constants of their ``MCProcs_<Name>.cfg`` under ``Spec`` (:func:`procs_cfg`), the
+oracle on the same constants (:data:`libtask9.procmodel.MC_CONFIGS`), and
+:data:`PROCS_EQUIV` adds the generated ``spec/MCProcsEquiv.tla`` (:func:`procs_mc_module`)
+for what the CI-sized models never do (a timer stopped).
+
+Channel configurations are written in a small program notation (:func:`parse_program`)
+and the ``spec/MCEquiv*.tla``/``.cfg`` files are generated from them (:func:`mc_module`,
 :func:`mc_cfg`); ``tests/test_model_vs_tlc.py`` checks that the committed files are
 current.  Notation, one string per operation::
 
@@ -31,30 +41,43 @@ from __future__ import annotations
 import collections
 import dataclasses
 import re
+import shutil
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from .. import model as M
+from .. import procmodel as P
 from . import tla
 
 __all__ = [
     "EQUIV_CONFIGS",
+    "EQUIV_PROCS_CONFIG",
+    "PROCS_EQUIV",
     "EquivConfig",
     "EquivReport",
+    "ProcsEquiv",
     "TLCDumps",
     "TLCGraph",
     "compare",
+    "compare_graphs",
+    "compare_procs",
     "load_tlc_graph",
     "mc_cfg",
     "mc_module",
     "parse_op",
     "parse_program",
+    "procs_cfg",
+    "procs_mc_cfg",
+    "procs_mc_module",
     "run_dumps",
     "run_equivalence",
+    "run_procs_dumps",
+    "run_procs_equivalence",
     "write_mc_files",
+    "write_procs_mc_files",
 ]
 
 _ALT = re.compile(r"\{(.*)\}(nb)?\Z")
@@ -308,8 +331,9 @@ class EquivReport:
 
 
 def _normalize_label(label: str) -> str:
-    # ChannelsMutant names its variants MAltBuffer, ...: compare them as AltBuffer.
-    if label.startswith("M") and label[1:] in M.ACTIONS:
+    # The mutant modules name their variants MAltBuffer, MProcExit, ...: compare them as
+    # the spec's actions.
+    if label.startswith("M") and (label[1:] in M.ACTIONS or label[1:] in P.ACTIONS):
         return label[1:]
     return label
 
@@ -341,6 +365,38 @@ def load_tlc_graph(dump_file: str | Path, dot_file: str | Path) -> TLCGraph:
     )
 
 
+def compare_graphs(
+    my_states: Sequence[CanonState],
+    my_edges: Sequence[tuple[int, int, str]],
+    tlc_graph: TLCGraph,
+    *,
+    name: str = "",
+    limit: int = 20,
+    seconds: float = 0.0,
+) -> EquivReport:
+    """Compare an oracle's reachable graph (canonical states, edges as ``(src index, dst
+    index, action)`` into ``my_states``, one per generated successor) with TLC's."""
+    edge_set = {(my_states[a], my_states[b], act) for a, b, act in my_edges}
+    state_set = set(my_states)
+    g = tlc_graph
+    return EquivReport(
+        name=name,
+        oracle_states=len(state_set),
+        tlc_states=len(g.states),
+        oracle_edges=len(my_edges),
+        tlc_edges=g.edge_count,
+        oracle_edge_set=len(edge_set),
+        tlc_edge_set=len(g.edges),
+        states_only_oracle=list(state_set - g.states)[:limit],
+        states_only_tlc=list(g.states - state_set)[:limit],
+        edges_only_oracle=list(edge_set - g.edges)[:limit],
+        edges_only_tlc=list(g.edges - edge_set)[:limit],
+        action_counts=dict(collections.Counter(a for _, _, a in my_edges)),
+        dot_nodes_equal_dump=g.dot_nodes_equal_dump,
+        seconds={"oracle": seconds, "parse_tlc": g.seconds},
+    )
+
+
 def compare(
     cfg: M.Config,
     tlc_graph: TLCGraph,
@@ -348,31 +404,31 @@ def compare(
     name: str = "",
     limit: int = 20,
 ) -> EquivReport:
-    """Compare the oracle's reachable graph of ``cfg`` (explored now, so a monkeypatched
-    action takes effect) with TLC's."""
+    """Compare the channel oracle's reachable graph of ``cfg`` (explored now, so a
+    monkeypatched action takes effect) with TLC's."""
     t0 = time.monotonic()
     ex = M.explore(cfg, cfg.initial())
     mine = [canon(M.to_tla(s)) for s in ex.states]
-    my_edges = {(mine[a], mine[b], act) for a, b, act, _ in ex.edges}
-    my_states = set(mine)
-    t1 = time.monotonic()
-    g = tlc_graph
-    return EquivReport(
-        name=name,
-        oracle_states=len(my_states),
-        tlc_states=len(g.states),
-        oracle_edges=len(ex.edges),
-        tlc_edges=g.edge_count,
-        oracle_edge_set=len(my_edges),
-        tlc_edge_set=len(g.edges),
-        states_only_oracle=list(my_states - g.states)[:limit],
-        states_only_tlc=list(g.states - my_states)[:limit],
-        edges_only_oracle=list(my_edges - g.edges)[:limit],
-        edges_only_tlc=list(g.edges - my_edges)[:limit],
-        action_counts=dict(collections.Counter(a for _, _, a, _ in ex.edges)),
-        dot_nodes_equal_dump=g.dot_nodes_equal_dump,
-        seconds={"oracle": t1 - t0, "parse_tlc": g.seconds},
-    )
+    edges = [(a, b, act) for a, b, act, _ in ex.edges]
+    return compare_graphs(mine, edges, tlc_graph, name=name, limit=limit,
+                          seconds=time.monotonic() - t0)
+
+
+def compare_procs(
+    cfg: P.Config,
+    tlc_graph: TLCGraph,
+    *,
+    name: str = "",
+    limit: int = 20,
+    impl: Mapping[str, P.ActionFn] | None = None,
+) -> EquivReport:
+    """The same for the lifecycle oracle (``impl`` replaces actions by name)."""
+    t0 = time.monotonic()
+    ex = P.explore(cfg, impl=impl)
+    mine = [canon(P.to_tla(cfg, s)) for s in ex.states]
+    edges = [(a, b, act) for a, b, act, _ in ex.edges]
+    return compare_graphs(mine, edges, tlc_graph, name=name, limit=limit,
+                          seconds=time.monotonic() - t0)
 
 
 @dataclasses.dataclass
@@ -387,13 +443,19 @@ class TLCDumps:
 
 
 def run_dumps(
-    spec_dir: str | Path, module: str, out_dir: str | Path, *, cfg_file: str | None = None
+    spec_dir: str | Path,
+    module: str,
+    out_dir: str | Path,
+    *,
+    cfg_file: str | None = None,
+    stem: str | None = None,
 ) -> TLCDumps:
     """Run TLC twice on ``module`` (``-dump`` and ``-dump dot,actionlabels``), each with
-    ``-deadlock`` and a fresh ``-metadir``; the dumps go to ``out_dir``."""
+    ``-deadlock`` and a fresh ``-metadir``; the dumps go to ``out_dir`` as
+    ``<stem>_states.dump`` and ``<stem>_graph.dot`` (``stem`` defaults to the module)."""
     out = Path(out_dir)
-    base_dump = out / f"{module}_states"
-    base_dot = out / f"{module}_graph"
+    base_dump = out / f"{stem or module}_states"
+    base_dot = out / f"{stem or module}_graph"
     opts = ["-deadlock"]
     cfg = cfg_file or f"{module}.cfg"
     r1 = tla.run_tlc(
@@ -438,24 +500,179 @@ def run_equivalence(
     return rep
 
 
+# --------------------------------------------------------------------------- Procs
+
+
+@dataclasses.dataclass(frozen=True)
+class ProcsEquiv:
+    """A lifecycle configuration: TLC checks ``module`` with the constants of ``cfg`` (a
+    committed ``spec/*.cfg``) under ``Spec``; the oracle explores ``config``."""
+
+    name: str
+    module: str
+    cfg: str
+    config: P.Config
+    note: str = ""
+    slow: bool = False  # run by the tests only with LIBTASK9_SLOW=1
+
+
+#: One run A: main proc M (m1 = main, m2), proc Q (q1); a kill of q1, an interrupt.  The
+#: smallest model found in which every action of Procs fires (TimerStop and a non-spinner
+#: Yield included, which no CI-sized model of MCProcs.tla does).
+EQUIV_PROCS_CONFIG = P.Config(
+    runs=("A",), procs=("M", "Q"), tasks=("m1", "m2", "q1"),
+    proc_run={"M": "A", "Q": "A"}, main_proc={"A": "M"},
+    task_proc={"m1": "M", "m2": "M", "q1": "Q"}, first_task={"M": "m1", "Q": "q1"},
+    budget={"m1": 3, "m2": 1, "q1": 1},
+    can={"m1": frozenset({"newproc", "after", "stop", "spawn", "yield"}),
+         "m2": frozenset({"ready", "io"}), "q1": frozenset({"block", "after", "join"})},
+    killable=frozenset({"q1"}), intr_runs=frozenset({"A"}),
+)
+
+
+def _procs_equiv() -> dict[str, ProcsEquiv]:
+    mc = P.MC_CONFIGS
+    rows = [
+        ProcsEquiv("Equiv", "MCProcsEquiv", "MCProcsEquiv.cfg", EQUIV_PROCS_CONFIG,
+                   "1 run, 2 procs, 3 tasks; kill, interrupt: every action fires"),
+        ProcsEquiv("Two", "MCProcs", "MCProcs_Two.cfg", mc["Two"],
+                   "2 concurrent runs (B's main spins)"),
+        ProcsEquiv("Seq", "MCProcs", "MCProcs_Seq.cfg", mc["Seq"],
+                   "2 runs back to back, a kill in each, an interrupt"),
+    ]
+    slow = ["Io", "Teeth", "Live", "Duo", "TwoBig", "LiveBig", "Safety", "Full", "SafetyBig"]
+    rows += [ProcsEquiv(n, "MCProcs", f"MCProcs_{n}.cfg", mc[n], slow=True) for n in slow]
+    return {r.name: r for r in rows}
+
+
+#: The lifecycle equivalence configurations, by name (``tests/test_procmodel_vs_tlc.py``).
+PROCS_EQUIV: dict[str, ProcsEquiv] = _procs_equiv()
+
+_PROCS_MODULES = ("Procs.tla", "ProcsIsolation.tla", "MCProcs.tla", "MCProcsEquiv.tla")
+
+
+def procs_cfg(text: str, source: str) -> str:
+    """The TLC configuration of a state-graph comparison: the ``CONSTANTS`` block of the
+    committed ``.cfg`` ``text`` under ``SPECIFICATION Spec``, no invariant or property."""
+    lines = text.splitlines()
+    try:
+        start = lines.index("CONSTANTS")
+    except ValueError:
+        raise ValueError(f"{source}: no CONSTANTS line") from None
+    end = next((k for k in range(start + 1, len(lines))
+                if lines[k] and not lines[k].startswith((" ", "\t"))), len(lines))
+    return (f"\\* GENERATED by libtask9.testing.equiv from {source}: its constants, the state "
+            "graph of Spec only.\n" + "\n".join(lines[start:end]) + "\nSPECIFICATION Spec\n")
+
+
+def procs_mc_module(cfg: P.Config = EQUIV_PROCS_CONFIG, name: str = "MCProcsEquiv") -> str:
+    """The text of ``spec/MCProcsEquiv.tla``: ``cfg``'s constants as TLA+ definitions."""
+    def fn(m: Mapping[Any, Any]) -> str:
+        return tla.format_value(tla.fn({k: _set(v) for k, v in m.items()}))
+
+    def _set(v: Any) -> Any:
+        return frozenset(v) if isinstance(v, (set, frozenset)) else v
+
+    def fset(xs: Iterable[Any]) -> str:
+        return tla.format_value(frozenset(xs))
+
+    defs = [
+        ("EqRuns", fset(cfg.runs)),
+        ("EqProcs", fset(cfg.procs)),
+        ("EqTasks", fset(cfg.tasks)),
+        ("EqProcRun", fn(cfg.proc_run)),
+        ("EqMainProc", fn(cfg.main_proc)),
+        ("EqTaskProc", fn(cfg.task_proc)),
+        ("EqFirst", fn(cfg.first_task)),
+        ("EqBudget", fn(cfg.budget)),
+        ("EqCan", fn(cfg.can)),
+        ("EqSpinners", fset(cfg.spinners)),
+        ("EqKillable", fset(cfg.killable)),
+        ("EqIntrRuns", fset(cfg.intr_runs)),
+        ("EqAfter", fset(cfg.after)),
+    ]
+    body = "".join(f"{k:<10} == {v}\n" for k, v in defs)
+    return (
+        f"{'-' * 28} MODULE {name} {'-' * 28}\n"
+        "\\* GENERATED by libtask9.testing.equiv.write_procs_mc_files() -- do not edit by hand.\n"
+        "\\* The constants of equiv.EQUIV_PROCS_CONFIG: one run A, main proc M (m1 = main,\n"
+        "\\* m2), proc Q (q1); a kill of q1, an interrupt.  Every action of Procs fires.\n"
+        "\\* Used by tests/test_procmodel_vs_tlc.py: the oracle's BFS must reach exactly TLC's\n"
+        "\\* states and labelled transitions on this model.\n"
+        "EXTENDS Procs, TLC\n\n" + body + "=" * 77 + "\n"
+    )
+
+
+def procs_mc_cfg(name: str = "MCProcsEquiv") -> str:
+    """The text of ``spec/MCProcsEquiv.cfg``."""
+    consts = ("Runs", "Procs", "Tasks", "ProcRun", "MainProc", "TaskProc", "FirstTask",
+              "Budget", "Can", "Spinners", "Killable", "IntrRuns", "After")
+    defs = ("EqRuns", "EqProcs", "EqTasks", "EqProcRun", "EqMainProc", "EqTaskProc", "EqFirst",
+            "EqBudget", "EqCan", "EqSpinners", "EqKillable", "EqIntrRuns", "EqAfter")
+    return (
+        f"\\* GENERATED by libtask9.testing.equiv.write_procs_mc_files(): {name}, the state\n"
+        "\\* graph only (run with -deadlock).\nCONSTANTS\n"
+        + "".join(f"    {c:<9} <- {d}\n" for c, d in zip(consts, defs, strict=True))
+        + "SPECIFICATION Spec\n"
+    )
+
+
+def write_procs_mc_files(spec_dir: str | Path) -> list[Path]:
+    """(Re)write ``spec/MCProcsEquiv.tla``/``.cfg`` from :data:`EQUIV_PROCS_CONFIG`."""
+    out = []
+    for suffix, text in ((".tla", procs_mc_module()), (".cfg", procs_mc_cfg())):
+        path = Path(spec_dir) / f"MCProcsEquiv{suffix}"
+        path.write_text(text, encoding="utf-8")
+        out.append(path)
+    return out
+
+
+def run_procs_dumps(name: str, spec_dir: str | Path, out_dir: str | Path) -> TLCDumps:
+    """TLC's two dumps of the lifecycle configuration ``name`` (the spec modules are
+    copied into ``out_dir`` with the generated configuration)."""
+    pe = PROCS_EQUIV[name]
+    src, out = Path(spec_dir), Path(out_dir)
+    for f in _PROCS_MODULES:
+        shutil.copy(src / f, out / f)
+    cfg_name = f"{name}_equiv.cfg"
+    (out / cfg_name).write_text(procs_cfg((src / pe.cfg).read_text(encoding="utf-8"), pe.cfg),
+                                encoding="utf-8")
+    return run_dumps(out, pe.module, out, cfg_file=cfg_name, stem=name)
+
+
+def run_procs_equivalence(name: str, spec_dir: str | Path) -> EquivReport:
+    """Run TLC on the lifecycle configuration ``name`` and compare with the oracle."""
+    with tempfile.TemporaryDirectory(prefix="equiv-procs-") as tmp:
+        d = run_procs_dumps(name, spec_dir, tmp)
+        graph = load_tlc_graph(d.dump, d.dot)
+    rep = compare_procs(PROCS_EQUIV[name].config, graph, name=name)
+    rep.tlc_generated = d.generated
+    rep.seconds["tlc"] = d.seconds
+    return rep
+
+
 def _main() -> int:
     import argparse
 
     ap = argparse.ArgumentParser(
-        description="Compare the oracle with TLC on the spec/MCEquiv* models "
-        "(or regenerate those files with --write)."
+        description="Compare the oracles with TLC: the channel models spec/MCEquiv*, or "
+        "(--procs) the lifecycle configurations; --write regenerates the generated files."
     )
-    ap.add_argument("names", nargs="*", default=list(EQUIV_CONFIGS))
+    ap.add_argument("names", nargs="*")
+    ap.add_argument("--procs", action="store_true", help="the lifecycle oracle (PROCS_EQUIV)")
     ap.add_argument("--spec-dir", default=str(Path(__file__).resolve().parents[2] / "spec"))
-    ap.add_argument("--write", action="store_true", help="rewrite spec/MCEquiv*.tla/.cfg")
+    ap.add_argument("--write", action="store_true",
+                    help="rewrite spec/MCEquiv*.tla/.cfg and spec/MCProcsEquiv.tla/.cfg")
     ns = ap.parse_args()
     if ns.write:
-        for p in write_mc_files(ns.spec_dir):
+        for p in write_mc_files(ns.spec_dir) + write_procs_mc_files(ns.spec_dir):
             print(f"wrote {p}")
         return 0
     bad = 0
-    for n in ns.names:
-        rep = run_equivalence(n, ns.spec_dir)
+    names = ns.names or list(PROCS_EQUIV if ns.procs else EQUIV_CONFIGS)
+    for n in names:
+        rep = (run_procs_equivalence(n, ns.spec_dir) if ns.procs
+               else run_equivalence(n, ns.spec_dir))
         print(rep.summary())
         print("  seconds: " + ", ".join(f"{k}={v:.1f}" for k, v in rep.seconds.items()))
         bad += not rep.equal
