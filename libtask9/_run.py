@@ -111,6 +111,7 @@ class Runner:
                 p._schedule()
             except BaseException as e:  # the scheduler itself failed (or an interrupt)
                 with chanlock:
+                    p._leave_idle_locked()  # (it may have failed in its idle wait)
                     end_run_locked(w, "fatal", e)
             self._end(w, p)
             _take_late_interrupt(w, p)
@@ -123,11 +124,13 @@ class Runner:
         """The main proc is done: end the run, wait for its procs, stop its IOProcs."""
         main = p._main_task
         _take_late_interrupt(w, p)  # (deferred while its last task was ending)
-        with chanlock:
-            end_run_locked(w, "main returned" if main is None or main._exc is None
-                           else "main raised", None)
-            p._exit_locked()
-        p._unbind()
+        try:
+            with chanlock:
+                end_run_locked(w, "main returned" if main is None or main._exc is None
+                               else "main raised", None)
+                p._exit_locked()
+        finally:  # (even after an InternalError: this thread may run() again)
+            p._unbind()
         _take_late_interrupt(w, p)
         deadline = time.monotonic() + self.shutdown_grace
         stuck: list[str] = []
@@ -259,17 +262,20 @@ def _on_sigint(signum: int, frame: FrameType | None) -> None:
     # Always recorded for the scheduler, which ends the run with it at its next step:
     # raised where it lands, it might be swallowed there (a finalizer, a weakref
     # callback, a task that catches it), and an interrupt ends the run regardless.
-    if pk.interrupt is None:
-        pk.interrupt = exc
+    pk.keep_interrupt(exc)
     p.switch_direct = False  # (so that the next park goes through the scheduler)
-    if pk.parking or not _in_runtime(p, frame):
+    if pk.parking or (p.defer_interrupts == 0 and not _in_runtime(p, frame)):
         raise exc
 
 
 def _in_runtime(p: Proc, frame: FrameType | None) -> bool:
     """Is the interrupted thread inside libtask9's own code (where raising could leave
     a critical section half done)?  The scheduler greenlet always is; a task is if any
-    frame between the innermost and the task's bottom frame is a runtime module's."""
+    frame between the innermost and the task's bottom frame is a runtime module's.
+
+    The compiled core's functions have no frames: there the check sees only the Python
+    code they call (``threading``, ``random``); a runtime operation that must not be
+    cut in the middle of such a call sets ``Proc.defer_interrupts``."""
     if greenlet.getcurrent() is p._sched_glet:
         return True
     f = frame

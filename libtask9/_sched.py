@@ -373,11 +373,36 @@ class Proc:
     """
 
     # (slots: the scheduler and the channel fast paths read these on every operation)
-    __slots__ = ("_abandoned", "_exited", "_fatal", "_finished", "_ident", "_idle",
-                 "_joiners", "_looping", "_main_task", "_parker", "_remote", "_sched_glet",
-                 "_tasks", "choose_case", "current", "exception", "id", "name", "nswitch",
-                 "result", "rng", "runq", "seed", "switch_direct", "thread", "timers",
-                 "world")
+    __slots__ = (
+        "_abandoned",
+        "_exited",
+        "_fatal",
+        "_finished",
+        "_ident",
+        "_idle",
+        "_joiners",
+        "_looping",
+        "_main_task",
+        "_parker",
+        "_remote",
+        "_sched_glet",
+        "_tasks",
+        "choose_case",
+        "current",
+        "defer_interrupts",
+        "exception",
+        "id",
+        "name",
+        "nswitch",
+        "result",
+        "rng",
+        "runq",
+        "seed",
+        "switch_direct",
+        "thread",
+        "timers",
+        "world",
+    )
 
     def __init__(self, world: World, name: str, seed: int | None = None) -> None:
         self.id: int = next(_proc_ids)
@@ -410,6 +435,11 @@ class Proc:
         #: park() may switch straight to the next runnable task; False sends every park
         #: through the scheduler greenlet (a test stepper, or an interrupt to act on).
         self.switch_direct = True
+        #: > 0 while this proc's thread is in a multi-step runtime operation that calls
+        #: Python code (starting a proc's thread): a SIGINT there is only recorded, never
+        #: raised.  The SIGINT handler tells runtime code from user code by its frames,
+        #: and the compiled core has none.
+        self.defer_interrupts = 0
         #: Heap of the timers armed by this proc's tasks (chanlock).
         self.timers = TimerHeap(self.id)
 
@@ -655,17 +685,21 @@ class Proc:
                     try:
                         pk.wait_locked(None if nd is None else nd - clock())
                     except BaseException as e:  # (KeyboardInterrupt; chanlock is held)
-                        if pk.interrupt is None:
-                            pk.interrupt = e
-                if self._idle:  # nobody handed us work: our timer, the run ending, ...
-                    self._idle = False
-                    w.nidle -= 1
-                    if _trace.tracer is not None:
-                        _trace.proc_wake(w.id, self.id)
+                        pk.keep_interrupt(e)
+                self._leave_idle_locked()  # (nobody handed us work: a timer, the end...)
             self.runq.extend(self._remote)
             self._remote.clear()
         finally:
             chanlock.release()
+
+    def _leave_idle_locked(self) -> None:
+        """ProcWake: if still idle (nobody handed us work), stop counting as idle."""
+        if self._idle:
+            self._idle = False
+            w = self.world
+            w.nidle -= 1
+            if _trace.tracer is not None:
+                _trace.proc_wake(w.id, self.id)
 
     def _record_idle(self, declared: bool) -> None:
         _trace.proc_idle(self.world.id, self.id, declared)
@@ -1030,23 +1064,30 @@ def spawn_proc(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
     th = threading.Thread(target=_thread_main, args=(p, fn, args, kwargs, name, owner),
                           name=f"libtask9-proc-{p.id}", daemon=True)
     p.thread = th
-    with chanlock:  # ProcCreate: registered (and active) before the thread starts: W1
-        w.procs.add(p)
-        w.all_procs.append(p)
-        if owner is not None:
-            owner.member_proc_added_locked(p)
-        if _trace.tracer is not None:
-            by = current_task_or_none()
-            _trace.proc_create(w.id, p.id, None if by is None else by.id, name)
+    # ProcCreate and the thread's start are one step for interrupts: a KeyboardInterrupt
+    # raised inside Thread.start() (Python code, waiting for the new thread to run) would
+    # come after the thread exists, and the proc would run unregistered, never unwound.
+    parent.defer_interrupts += 1
     try:
-        th.start()
-    except BaseException:
-        with chanlock:
-            w.procs.discard(p)
-            p._exited = True
-            p._finished.set()
-            check_deadlock_locked(w)
-        raise
+        with chanlock:  # ProcCreate: registered (and active) before the thread starts: W1
+            w.procs.add(p)
+            w.all_procs.append(p)
+            if owner is not None:
+                owner.member_proc_added_locked(p)
+            if _trace.tracer is not None:
+                by = current_task_or_none()
+                _trace.proc_create(w.id, p.id, None if by is None else by.id, name)
+        try:
+            th.start()
+        except RuntimeError:  # (can't start new thread: it never ran)
+            with chanlock:
+                w.procs.discard(p)
+                p._exited = True
+                p._finished.set()
+                check_deadlock_locked(w)
+            raise
+    finally:
+        parent.defer_interrupts -= 1
     return p
 
 

@@ -98,6 +98,17 @@ class Parker:
                 # return value: a non-blocking acquire takes it exactly when it is there)
                 self._sem.acquire(False)
 
+    def keep_interrupt(self, exc: BaseException) -> None:
+        """Record ``exc`` as the pending interrupt unless one is already pending (the
+        first interrupt is the one that ends the run).
+
+        A method, not an inline ``if pk.interrupt is None`` in the caller: a caller that
+        has just tested ``pk.interrupt is not None`` has it narrowed to ``None`` by the
+        type checker, and the compiled core then reads the field as ``None`` -- but a
+        signal handler may have set it since (a ``TypeError`` in the compiled build)."""
+        if self.interrupt is None:
+            self.interrupt = exc
+
     def wake_locked(self) -> None:
         if self._sleeping:
             self._sleeping = False

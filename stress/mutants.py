@@ -185,10 +185,8 @@ MUTANTS: tuple[Mutant, ...] = (
         ("lifecycle",)),
     Mutant("idle_kept_after_interrupt",
            "an interrupt in the idle wait leaves the proc counted idle", (
-               Edit(_S, "                        if pk.interrupt is None:\n"
-                    "                            pk.interrupt = e\n",
-                    "                        if pk.interrupt is None:\n"
-                    "                            pk.interrupt = e\n"
+               Edit(_S, "                        pk.keep_interrupt(e)\n",
+                    "                        pk.keep_interrupt(e)\n"
                     "                        return  # (mutant: _idle/nidle not restored)\n"),),
            ("lifecycle",)),
     Mutant("run_returns_before_procs_exit", "run() does not wait for its procs to exit", (

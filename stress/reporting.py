@@ -26,8 +26,11 @@ def _verdict(v: Verdict, max_lines: int = 30) -> str:
     return f"FAILED: check {f.check!r}{where}{also}\n{body}"
 
 
-def print_replay(rp: Replay, res: ReplayResult, out: TextIO = sys.stdout) -> None:
-    """Print the saved verdict, the program, and each re-run's verdict."""
+def print_replay(rp: Replay, res: ReplayResult, out: TextIO | None = None) -> None:
+    """Print the saved verdict, the program, and each re-run's verdict (to ``out``, by
+    default the ``sys.stdout`` of the moment of the call, not of the import)."""
+    if out is None:
+        out = sys.stdout
     print(f"replay {rp.path}", file=out)
     print(f"  program seed {rp.seed} (run seed {rp.run_seed}); "
           f"{config_summary(rp.config)}; {len(rp.outcome.events)} events saved", file=out)

@@ -29,6 +29,8 @@ from libtask9 import (
     Ticker,
     Timer,
     WrongRun,
+    _sched,
+    _world,
     after,
     alt,
     alt_recv,
@@ -588,4 +590,72 @@ def test_no_state_is_left_after_a_run() -> None:
     run(main)
     gc.collect()
     assert _proc_threads() == []
-    assert libtask9._world.live_worlds() == []
+    assert _world.live_worlds() == []
+
+
+@pytest.mark.skipif(libtask9.COMPILED, reason="patches a method of the runtime's Proc, "
+                    "which the compiled core's native class does not allow")
+def test_a_thread_whose_run_failed_inside_the_runtime_can_run_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An internal failure while the run ends (here a planted InternalError in ProcExit;
+    in the compiled build it was a TypeError in the idle wait) left the thread bound as a
+    proc: every later run() in it raised "this thread is already a libtask9 proc"."""
+    real_exit = _sched.Proc._exit_locked
+
+    def failing_exit(self: Any) -> bool:
+        raise libtask9.InternalError("planted")
+
+    monkeypatch.setattr(_sched.Proc, "_exit_locked", failing_exit)
+    with pytest.raises(libtask9.InternalError, match="planted"):
+        run(lambda: None)
+    monkeypatch.setattr(_sched.Proc, "_exit_locked", real_exit)
+    left = _world.live_worlds()  # (the failed run's world: left for the error's reader)
+    with _sched.chanlock:
+        for w in left:
+            w.procs.clear()
+            w.ended_locked()
+    assert run(lambda: 42) == 42
+    assert _exchange_run() == 42
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(),
+                    reason="signals are delivered to the main thread")
+def test_an_interrupt_while_new_proc_starts_its_thread_unwinds_that_proc_too() -> None:
+    """A SIGINT landing inside Thread.start() (Python code called by new_proc, after the
+    proc was registered) raised there in the compiled core, whose runtime functions have
+    no frames: new_proc then deregistered a proc whose thread was already running, the
+    run ended without unwinding it, and run() waited for it in vain ("could not stop")."""
+    unwound: list[str] = []
+    fired: list[bool] = []
+
+    def hook(frame: Any, event: str, arg: Any) -> None:
+        if event == "call" and frame.f_code.co_name == "start" and not fired \
+                and frame.f_code.co_filename == threading.__file__ \
+                and frame.f_locals["self"].name.startswith("libtask9-proc"):
+            fired.append(True)
+            _sigint_main()
+
+    def child() -> None:
+        try:
+            Channel[int]().recv()
+        finally:
+            unwound.append("child")
+
+    def main() -> None:
+        sys.setprofile(hook)
+        try:
+            new_proc(child)
+        finally:
+            sys.setprofile(None)
+        try:
+            Channel[int]().recv()
+        finally:
+            unwound.append("main")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # ("could not stop" is a RuntimeWarning)
+        with pytest.raises(KeyboardInterrupt):
+            run(main)
+    assert fired
+    assert sorted(unwound) == ["child", "main"]
+    assert _proc_threads() == []
