@@ -53,8 +53,11 @@ as they appear: run ``n`` → ``"r<n>"``, proc ``n`` → ``"p<n>"``, task ``n`` 
 * Kills: ``KillBlocked``/``KillPending``/``Killed`` → the action of the same name (a
   kill by a task of the same run, e.g. a TaskGroup's, is the spec's kill from outside
   delivered through the remote queue; the extra hidden ``TakeRemote`` changes nothing
-  else).  The scheduler's own kills when a run ends are not recorded (``RunEnding``
-  does them); their landing, ``Killed(t)``, is hidden while the run is ending.
+  else).  A cancelled group's ``KillPending`` of a member proc's first task, recorded
+  in the CS that creates it (before its ``ProcStart``), is the ``KillPending`` right
+  after that ``ProcStart``.  The scheduler's own kills when a run ends are not
+  recorded (``RunEnding`` does them); their landing, ``Killed(t)``, is hidden while
+  the run is ending.
 
 **Derived constants** (:func:`derive_config`): ``Procs``/``Tasks``/``ProcRun``/
 ``MainProc``/``TaskProc``/``FirstTask`` from the events; ``Budget[t]`` = the number of
@@ -189,6 +192,7 @@ class _Builder:
         self.pending_first: dict[str, str] = {}  # task created by nobody -> its proc
         self.join_timeout: dict[str, Any] = {}  # task -> its join timer id (armed first)
         self.declarer: str | None = None  # the proc whose ProcIdle just declared
+        self.deferred_kill: dict[str, int] = {}  # first task -> its early KillPending
 
     def proc(self, x: Any) -> str:
         p = _proc(x)
@@ -229,6 +233,8 @@ class _Builder:
             self.first[p] = t
             if p != self.main:
                 self.add(k, "ProcStart", (p,))
+            if t in self.deferred_kill:
+                self.add(self.deferred_kill.pop(t), "KillPending", (t,))
         elif a == "ProcCreate":
             if ev.get("by") is None:
                 raise Unsupported(k, "new_proc from a thread that is no task")
@@ -310,6 +316,13 @@ class _Builder:
             t = _task(ev["task"])
             if a != "Killed":
                 self.killable.add(t)
+            if a == "KillPending" and t in self.pending_first:
+                # A cancelled TaskGroup kills a member proc's first task in the CS that
+                # creates it, before the ProcStart that the spec makes it runnable in:
+                # nothing of the task can happen in between, so it is the KillPending
+                # right after that ProcStart.
+                self.deferred_kill[t] = k
+                return
             self.add(k, a, (t,))
         elif a == "AltBlock":
             t = _task(ev["task"])
