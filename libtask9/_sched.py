@@ -1070,6 +1070,11 @@ def spawn_proc(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, 
     parent.defer_interrupts += 1
     try:
         with chanlock:  # ProcCreate: registered (and active) before the thread starts: W1
+            if w.phase is not RUN_RUNNING:  # (ProcCreate is enabled only while running)
+                me = current_task_or_none()
+                if me is not None and me._kill_pending:
+                    raise killed_locked(me)
+                raise TaskKilled(f"new_proc() refused: run {w.id} is ending ({w.reason})")
             w.procs.add(p)
             w.all_procs.append(p)
             if owner is not None:

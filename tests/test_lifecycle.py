@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import math
 import os
+import re
 import signal
 import sys
 import threading
@@ -659,3 +660,32 @@ def test_an_interrupt_while_new_proc_starts_its_thread_unwinds_that_proc_too() -
     assert fired
     assert sorted(unwound) == ["child", "main"]
     assert _proc_threads() == []
+
+
+def test_new_proc_is_refused_while_the_run_is_ending() -> None:
+    """spec ProcCreate is enabled only while the run is running.  The runtime accepted
+    new_proc from a task unwinding at the run's end (found by the lifecycle stress: a
+    TaskGroup owner, killed with its run, started member procs in an ending run)."""
+    got: list[str] = []
+    threads_before = _proc_threads()
+
+    def late() -> None:
+        try:
+            Channel[int]().recv()
+        finally:  # the run is ending: this task is being unwound
+            try:
+                new_proc(lambda: got.append("the proc ran"))
+            except TaskKilled as e:
+                got.append(str(e))
+            new_task(lambda: got.append("the task ran"))  # created, killed before it runs
+
+    def main() -> None:
+        new_task(late)
+        yield_()
+        raise ValueError("main fails: the run ends")
+
+    with pytest.raises(ValueError, match="main fails"):
+        run(main)
+    assert len(got) == 1, got  # neither the proc nor the new task ran
+    assert re.fullmatch(r"new_proc\(\) refused: run \d+ is ending \(main raised\)", got[0])
+    assert _proc_threads() == threads_before
