@@ -26,6 +26,7 @@ from ._sched import (
     current_proc_or_none,
     join_wait,
     kill_task_locked,
+    killed_locked,
     spawn_proc,
     task_for,
 )
@@ -147,7 +148,9 @@ class TaskGroup(TaskOwner):
         If the run is ending, the members are being unwound with it and ``run()`` waits
         for every proc's thread: the block then waits only for members of its own proc
         (the unwinding runs them), not for other procs, whose unwinding the ending proc's
-        bounded kill rounds could not wait for."""
+        bounded kill rounds could not wait for.  Then the block has not seen every member
+        finish: the owner's pending kill (the run's) is delivered here, as at a switch
+        point, and leaving the block raises it."""
         me = task_for("TaskGroup")
         while True:
             ending = me.proc.world.phase != "running"
@@ -155,6 +158,8 @@ class TaskGroup(TaskOwner):
                 tasks = [t for t in self._tasks if t._state != "done"
                          and (not ending or t.proc is me.proc)]
                 procs = [] if ending else [q for q in self._procs if not q._exited]
+                if not tasks and not procs and ending and me._kill_pending:
+                    raise killed_locked(me)
             if not tasks and not procs:
                 return
             for t in tasks:  # (a Deadlock report names the member waited for)

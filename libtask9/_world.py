@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable
 from typing import Any, Final
 
+from ._signals import run_pending_handlers
 from ._timerheap import Counter
 from .errors import Deadlock, InternalError
 
@@ -83,6 +84,7 @@ class Parker:
         chanlock.release()
         try:
             self.parking = True
+            run_pending_handlers()  # (a SIGINT that arrived in compiled code: see _signals)
             if self.interrupt is None:
                 if timeout is None:
                     self._sem.acquire()

@@ -336,3 +336,36 @@ def test_members_cannot_be_added_outside_the_block() -> None:
             g.new_task(yield_)
 
     run(main)
+
+
+def test_leaving_a_group_of_an_ending_run_raises_the_owners_kill() -> None:
+    """When the run ends, a group waits only for its members in its own proc (the others
+    are unwound by their procs, and run() waits for those).  The owner, killed with the
+    run while runnable with a completed receive, left the block normally with a member
+    proc still unwinding, as if every member had finished (found by the lifecycle
+    stress: "members had not finished when the block ended")."""
+    seen: list[str] = []
+    release: Channel[None] = Channel()
+
+    def member() -> None:
+        release.recv()  # in its own proc: unwound by it when the run ends
+
+    def fatal(c: Channel[int]) -> None:
+        c.send(1)  # the owner's receive completes ...
+        raise SystemExit(3)  # ... and the run ends: the owner gets a pending kill
+
+    def main() -> None:
+        c: Channel[int] = Channel()
+        try:
+            with TaskGroup() as g:
+                g.new_proc(member)
+                new_task(fatal, c)
+                c.recv()  # completed by fatal: the kill that follows is only pending
+            seen.append("left the block normally")
+        except TaskKilled:
+            seen.append("TaskKilled")
+            raise
+
+    with pytest.raises(SystemExit):
+        run(main)
+    assert seen == ["TaskKilled"]

@@ -21,6 +21,7 @@ PKG = Path(libtask9.__file__).resolve().parent
 #: The runtime, lowest layer first.  A module may import only modules listed before it.
 LAYERS = [
     "_pure",
+    "_signals",
     "errors",
     "_trace",
     "_timerheap",
