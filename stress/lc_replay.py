@@ -12,28 +12,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 import os
-import platform
 import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-import libtask9
-from libtask9.testing.tracecheck import TraceFormatError, validate_event
-
 from .checks import Verdict
 from .lc_checks import LC_CHECKS, check_lc, known_bugs
 from .lc_execute import LcOutcome, execute_batch, execute_in_main_thread
 from .lc_program import LcProgram, describe_lc_step, invariant_violations
 from .program import FormatError
+from .replayfile import VERSION, header, need, trace_events, verdict_text, write
 
 __all__ = ["LcReplay", "load_lc", "print_lc_replay", "replay_lc", "save_lc"]
 
-FORMAT = "libtask9-stress-replay"
-VERSION = 1
 
 
 @dataclasses.dataclass
@@ -57,12 +51,8 @@ def save_lc(directory: str | os.PathLike[str], *, run_seed: int | None, seed: in
     """Write the replay file of a failed lifecycle run; return its path."""
     first = verdict.failures[0]
     head: dict[str, Any] = {
-        "format": FORMAT,
-        "version": VERSION,
+        **header(),
         "kind": "lifecycle",
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "libtask9": f"{libtask9.__version__} ({Path(libtask9.__file__).parent})",
-        "python": platform.python_version(),
         "run_seed": run_seed,
         "seed": seed,
         "program": prog.to_json(),
@@ -73,31 +63,12 @@ def save_lc(directory: str | os.PathLike[str], *, run_seed: int | None, seed: in
         "failures": [f.to_json() for f in verdict.failures],
         "outcome": out.to_json(),
     }
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = d / f"{stamp}-lifecycle-seed{seed}-{first.check}.json"
-    lines = ["{"] + [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in head.items()]
-    lines.append(' "trace": [')
-    lines.append(",\n".join(f"  {json.dumps(ev, separators=(',', ':'), default=repr)}"
-                            for ev in sorted(out.events, key=lambda e: e["seq"])))
-    lines += [" ]", "}"]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write(directory, f"{stamp}-lifecycle-seed{seed}-{first.check}.json", head,
+                 sorted(out.events, key=lambda e: e["seq"]))
 
 
 # --------------------------------------------------------------------------- loading
-
-
-def _need(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> Any:
-    if key not in obj:
-        raise FormatError(f"field {key!r} is missing")
-    v = obj[key]
-    if (isinstance(v, bool) and kind is not bool) or not isinstance(v, kind):
-        raise FormatError(f"field {key!r} must be {what}, got {json.dumps(v)[:60]}")
-    return v
 
 
 _OUTCOME_LISTS = ("res", "started", "blocked", "fin", "ended", "task_ids", "task_states",
@@ -106,30 +77,30 @@ _OUTCOME_LISTS = ("res", "started", "blocked", "fin", "ended", "task_ids", "task
 
 def load_lc(path: str, obj: dict[str, Any], text: str) -> LcReplay:
     """Validate a parsed lifecycle replay file (``obj``; ``text`` for line numbers)."""
-    version = _need(obj, "version", int, "an integer")
+    version = need(obj, "version", int, "an integer")
     if version != VERSION:
         raise FormatError(f"field 'version': unsupported version {version} (this reader "
                           f"knows {VERSION})")
-    seed = _need(obj, "seed", int, "an integer")
+    seed = need(obj, "seed", int, "an integer")
     run_seed = obj.get("run_seed")
     if run_seed is not None and (isinstance(run_seed, bool) or not isinstance(run_seed, int)):
         raise FormatError("field 'run_seed' must be an integer or null")
-    prog = LcProgram.from_json(_need(obj, "program", dict, "an object"))
+    prog = LcProgram.from_json(need(obj, "program", dict, "an object"))
     bad = invariant_violations(prog)
     if bad and not any(step[0] == "hold" for steps in prog.tasks for step in steps):
         raise FormatError(f"field 'program' is not well built: {bad[0]}")
     batch = [LcProgram.from_json(p, f"batch[{k}]")
-             for k, p in enumerate(_need(obj, "batch", list, "a list of programs"))]
-    batch_seeds = _need(obj, "batch_seeds", list, "a list of seeds")
+             for k, p in enumerate(need(obj, "batch", list, "a list of programs"))]
+    batch_seeds = need(obj, "batch_seeds", list, "a list of seeds")
     if len(batch_seeds) != len(batch) or not all(
             isinstance(s, int) and not isinstance(s, bool) for s in batch_seeds):
         raise FormatError("field 'batch_seeds' must hold one integer seed per batch program")
-    check = _need(obj, "check", str, "a string")
+    check = need(obj, "check", str, "a string")
     if check not in LC_CHECKS:
         raise FormatError(f"field 'check' must be one of {LC_CHECKS}, got {check!r}")
-    message = _need(obj, "message", str, "a string")
-    events = _trace(_need(obj, "trace", list, "a list of events"), text)
-    o = _need(obj, "outcome", dict, "an object")
+    message = need(obj, "message", str, "a string")
+    events = trace_events(need(obj, "trace", list, "a list of events"), text)
+    o = need(obj, "outcome", dict, "an object")
     n = len(prog.tasks)
     for key in _OUTCOME_LISTS:
         v = o.get(key)
@@ -153,21 +124,6 @@ def load_lc(path: str, obj: dict[str, Any], text: str) -> LcReplay:
     except TypeError as e:
         raise FormatError(f"field 'outcome': {e}") from None
     return LcReplay(path, seed, run_seed, prog, batch, batch_seeds, check, message, out)
-
-
-def _trace(raw: list[Any], text: str) -> list[dict[str, Any]]:
-    lines = text.splitlines()
-    start = text.find('\n "trace": [\n')
-    first = text.count("\n", 0, start) + 3 if start >= 0 else None
-    events = []
-    for k, ev in enumerate(raw):
-        try:
-            events.append(validate_event(ev))
-        except TraceFormatError as e:
-            line = f" (line {first + k})" if first is not None and first + k <= len(lines) \
-                else ""
-            raise FormatError(f"field trace[{k}]{line}: {e}") from None
-    return events
 
 
 # --------------------------------------------------------------------------- replaying
@@ -223,19 +179,6 @@ def replay_lc(rp: LcReplay, runs: int = 1, timeout: float = 10.0,
     return LcReplayResult(saved, reruns, notes)
 
 
-def _verdict(v: Verdict, max_lines: int = 30) -> str:
-    if v.ok:
-        return f"OK ({v.events} events, every check passed)"
-    f = v.failures[0]
-    lines = f.message.splitlines()
-    body = "\n".join("    " + x for x in lines[:max_lines])
-    if len(lines) > max_lines:
-        body += f"\n    ... ({len(lines) - max_lines} more lines)"
-    others = sorted({x.check for x in v.failures[1:]} - {f.check})
-    also = f" (also failing: {', '.join(others)})" if others else ""
-    return f"FAILED: check {f.check!r}{also}\n{body}"
-
-
 def print_lc_replay(rp: LcReplay, res: LcReplayResult, out: TextIO | None = None) -> None:
     """Print the saved verdict, the program, and each re-run's verdict."""
     out = out if out is not None else sys.stdout
@@ -258,8 +201,8 @@ def print_lc_replay(rp: LcReplay, res: LcReplayResult, out: TextIO | None = None
             steps = "; ".join(describe_lc_step(s) for s in p.tasks[h])
             where = "a proc of its own" if h in grp["procs"] else "a task"
             print(f"      t{h} (member, {where}, rank {p.ranks[h]}): {steps}", file=out)
-    print(f"saved outcome re-checked: {_verdict(res.saved)}", file=out)
+    print(f"saved outcome re-checked: {verdict_text(res.saved)}", file=out)
     for n, v in enumerate(res.reruns, start=1):
-        print(f"re-run {n} (seed {rp.seed}): {_verdict(v)}", file=out)
+        print(f"re-run {n} (seed {rp.seed}): {verdict_text(v)}", file=out)
     for note in res.notes:
         print(f"note: {note}", file=out)

@@ -26,23 +26,17 @@ import dataclasses
 import datetime
 import json
 import os
-import platform
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-import libtask9
-from libtask9.testing.tracecheck import TraceFormatError, validate_event
 
 from .checks import CHECKS, Verdict, check_outcome
 from .execute import Outcome, execute
 from .lc_replay import LcReplay, load_lc
 from .program import Config, FormatError, Program
+from .replayfile import FORMAT, VERSION, header, need, short, trace_events, write
 
 __all__ = ["FORMAT", "VERSION", "Replay", "load", "normalize_trace", "replay", "save"]
 
-FORMAT = "libtask9-stress-replay"
-VERSION = 1
 
 
 @dataclasses.dataclass
@@ -65,11 +59,7 @@ def save(directory: str | os.PathLike[str], *, run_seed: int | None, seed: int, 
     """Write the replay file of a failed program; return its path."""
     first = verdict.failures[0]
     head: dict[str, Any] = {
-        "format": FORMAT,
-        "version": VERSION,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "libtask9": f"{libtask9.__version__} ({Path(libtask9.__file__).parent})",
-        "python": platform.python_version(),
+        **header(),
         "run_seed": run_seed,
         "seed": seed,
         "config": config.to_json(),
@@ -81,36 +71,11 @@ def save(directory: str | os.PathLike[str], *, run_seed: int | None, seed: int, 
         "failures": [f.to_json() for f in verdict.failures],
         "outcome": out.to_json(),
     }
-    d = Path(directory)
-    d.mkdir(parents=True, exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    path = d / f"{stamp}-seed{seed}-{first.check}.json"
-    lines = ["{"] + [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in head.items()]
-    lines.append(' "trace": [')
-    evs = [f"  {json.dumps(ev, separators=(',', ':'))}" for ev in out.events]
-    lines.append(",\n".join(evs))
-    lines += [" ]", "}"]
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write(directory, f"{stamp}-seed{seed}-{first.check}.json", head, out.events)
 
 
 # --------------------------------------------------------------------------- loading
-
-
-def _need(obj: Mapping[str, Any], key: str, kind: type | tuple[type, ...], what: str) -> Any:
-    if key not in obj:
-        raise FormatError(f"field {key!r} is missing")
-    v = obj[key]
-    if (isinstance(v, bool) and kind is not bool) or not isinstance(v, kind):
-        raise FormatError(f"field {key!r} must be {what}, got {_short(v)}")
-    return v
-
-
-def _short(v: Any) -> str:
-    s = json.dumps(v)
-    return s if len(s) < 60 else s[:57] + "..."
 
 
 def load(path: str | os.PathLike[str]) -> Replay | LcReplay:
@@ -134,7 +99,7 @@ def load(path: str | os.PathLike[str]) -> Replay | LcReplay:
         if isinstance(obj, dict) and obj.get("format") == FORMAT and "kind" in obj:
             if obj["kind"] != "lifecycle":
                 raise FormatError(f"field 'kind' must be 'lifecycle' (or absent), got "
-                                  f"{_short(obj['kind'])}")
+                                  f"{short(obj['kind'])}")
             return load_lc(p, obj, text)
         return _from_json(p, obj, text)
     except FormatError as e:
@@ -145,23 +110,23 @@ def _from_json(path: str, obj: Any, text: str) -> Replay:
     if not isinstance(obj, dict):
         raise FormatError(f"the top level must be a JSON object, got {type(obj).__name__}")
     if obj.get("format") != FORMAT:
-        raise FormatError(f"field 'format' must be {FORMAT!r}, got {_short(obj.get('format'))}")
-    version = _need(obj, "version", int, "an integer")
+        raise FormatError(f"field 'format' must be {FORMAT!r}, got {short(obj.get('format'))}")
+    version = need(obj, "version", int, "an integer")
     if version != VERSION:
         raise FormatError(f"field 'version': unsupported version {version} (this reader "
                           f"knows {VERSION})")
-    seed = _need(obj, "seed", int, "an integer")
+    seed = need(obj, "seed", int, "an integer")
     run_seed = obj.get("run_seed")
     if run_seed is not None and (isinstance(run_seed, bool) or not isinstance(run_seed, int)):
-        raise FormatError(f"field 'run_seed' must be an integer or null, got {_short(run_seed)}")
-    config = Config.from_json(_need(obj, "config", dict, "an object"))
-    prog = Program.from_json(_need(obj, "program", dict, "an object"))
+        raise FormatError(f"field 'run_seed' must be an integer or null, got {short(run_seed)}")
+    config = Config.from_json(need(obj, "config", dict, "an object"))
+    prog = Program.from_json(need(obj, "program", dict, "an object"))
     if len(prog.procs) != config.procs or len(prog.caps) != config.channels:
         raise FormatError("field 'program' does not match field 'config' (procs/channels)")
-    check = _need(obj, "check", str, "a string")
+    check = need(obj, "check", str, "a string")
     if check not in CHECKS:
         raise FormatError(f"field 'check' must be one of {CHECKS}, got {check!r}")
-    message = _need(obj, "message", str, "a string")
+    message = need(obj, "message", str, "a string")
     fbe = obj.get("first_bad_event")
     index = None
     if fbe is not None:
@@ -169,29 +134,9 @@ def _from_json(path: str, obj: Any, text: str) -> Replay:
                 fbe.get("index"), int):
             raise FormatError("field 'first_bad_event' must be null or {\"index\": int, ...}")
         index = fbe["index"]
-    events = _trace(_need(obj, "trace", list, "a list of events"), text)
-    out = _outcome(_need(obj, "outcome", dict, "an object"), events, prog)
+    events = trace_events(need(obj, "trace", list, "a list of events"), text)
+    out = _outcome(need(obj, "outcome", dict, "an object"), events, prog)
     return Replay(path, seed, run_seed, config, prog, check, message, index, out)
-
-
-def _trace(raw: list[Any], text: str) -> list[dict[str, Any]]:
-    """Validate each event; an error names ``trace[k]`` and, when the file has the layout
-    :func:`save` writes (one event per line), the line it is on."""
-    lines = text.splitlines()
-    start = text.find('\n "trace": [\n')
-    first = text.count("\n", 0, start) + 3 if start >= 0 else None  # 1-based line of event 0
-    events = []
-    for k, ev in enumerate(raw):
-        try:
-            events.append(validate_event(ev))
-        except TraceFormatError as e:
-            line = ""
-            if first is not None and first + k <= len(lines):
-                row = lines[first + k - 1].strip().rstrip(",")
-                if row.startswith("{") and json.loads(row) == ev:
-                    line = f" (line {first + k})"
-            raise FormatError(f"field trace[{k}]{line}: {e}") from None
-    return events
 
 
 _OUTCOME_FIELDS: dict[str, tuple[type | tuple[type, ...], str]] = {
@@ -211,7 +156,7 @@ def _outcome(obj: dict[str, Any], events: list[dict[str, Any]], prog: Program) -
     vals = {}
     for key, (kind, what) in _OUTCOME_FIELDS.items():
         try:
-            vals[key] = _need(obj, key, kind, what)
+            vals[key] = need(obj, key, kind, what)
         except FormatError as e:
             raise FormatError(f"outcome: {e}") from None
     n = len(prog.tasks)

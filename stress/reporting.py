@@ -5,25 +5,11 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
-from .checks import Verdict
 from .program import config_summary, describe_step
 from .replay import Replay, ReplayResult
+from .replayfile import verdict_text
 
 __all__ = ["print_replay"]
-
-
-def _verdict(v: Verdict, max_lines: int = 30) -> str:
-    if v.ok:
-        return f"OK ({v.events} events, every check passed)"
-    f = v.failures[0]
-    where = "" if f.index is None else f" at event #{f.index}"
-    lines = f.message.splitlines()
-    body = "\n".join("    " + x for x in lines[:max_lines])
-    if len(lines) > max_lines:
-        body += f"\n    ... ({len(lines) - max_lines} more lines)"
-    others = sorted({x.check for x in v.failures[1:]} - {f.check})
-    also = f" (also failing: {', '.join(others)})" if others else ""
-    return f"FAILED: check {f.check!r}{where}{also}\n{body}"
 
 
 def print_replay(rp: Replay, res: ReplayResult, out: TextIO | None = None) -> None:
@@ -42,8 +28,8 @@ def print_replay(rp: Replay, res: ReplayResult, out: TextIO | None = None) -> No
         for g in gs:
             steps = "; ".join(describe_step(s) for s in rp.program.tasks[g])
             print(f"    proc {p} t{g}: {steps}", file=out)
-    print(f"saved trace re-checked: {_verdict(res.saved)}", file=out)
+    print(f"saved trace re-checked: {verdict_text(res.saved)}", file=out)
     for n, (v, same) in enumerate(zip(res.reruns, res.same_schedule, strict=True), start=1):
         sched = "" if same is None else (
             "; schedule reproduced exactly" if same else "; schedule DIFFERS from the saved one")
-        print(f"re-run {n} (seed {rp.seed}){sched}: {_verdict(v)}", file=out)
+        print(f"re-run {n} (seed {rp.seed}){sched}: {verdict_text(v)}", file=out)
