@@ -494,6 +494,14 @@ class LcRun:
         presult: list[Any] = []
 
         def partner_body() -> None:
+            try:
+                partner_step()
+            except BaseException as e:  # (killed with its run, or an interrupt landed)
+                if not presult:
+                    presult.append(["raised", type(e).__name__])
+                raise
+
+        def partner_step() -> None:
             if hold:
                 time.sleep(p / 1000.0)  # holds the proc: no switch point
             else:

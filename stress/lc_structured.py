@@ -209,6 +209,15 @@ def race_result_problem(prog: LcProgram, g: int, s: int, res: Any, virtual: bool
     else:
         want_got = None
         want_partner = ["nbrecv", completed, mine if completed else None]
+    if isinstance(pres, list) and pres[:1] == ["raised"]:
+        # The partner died before it could say what it did: killed with its run, or (an
+        # interrupt program) the KeyboardInterrupt landed in it.  Its operation may or
+        # may not have happened: the value got must still be the one it offered, or
+        # none (conservation, checked on its own, accounts for the rest).
+        if pres[1:] not in (["TaskKilled"], ["KeyboardInterrupt"]) or (
+                pres[1] == "KeyboardInterrupt" and prog.mode != "interrupt"):
+            return f"the partner raised {pres[1:]!r}"
+        return None if got in (want_got, None) else f"got {got!r}, not {want_got!r}"
     if got != want_got or pres != want_partner:
         return (f"{'completed' if completed else 'expired'}, but got {got!r} (must be "
                 f"{want_got!r}) and the partner {pres!r} (must be {want_partner!r})")
