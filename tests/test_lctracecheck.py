@@ -165,4 +165,4 @@ def test_tlc_agrees_with_the_python_checker() -> None:
     assert not v.accepted and v.first_bad_index == 4, v.detail
     ev = _main_killed_trace()
     v = tlc_validate_lifecycle(ev, spec_dir=SPEC_DIR)
-    assert v.accepted and v.states == check_lifecycle_trace(ev).explored, v.detail
+    assert v.accepted and check_lifecycle_trace(ev).ok, v.detail
