@@ -563,8 +563,9 @@ ChanBlock(t) ==
 
 (* 7. TimerArm: sleep(ms) pushes t's wait timer on p's heap (ntimers += 1) *)
 (*    and blocks t in the same CS; after()/Timer() arms a timer channel    *)
-(*    and t goes on.  (An infinite duration arms nothing: not modelled,    *)
-(*    it is a block forever.)                                              *)
+(*    and t goes on.  (An infinite duration arms nothing: sleep(inf) is a  *)
+(*    block forever, ChanBlock with no partner; the runtime records it as  *)
+(*    an AltBlock with no case.)                                           *)
 TimerArm(t, k) ==
     LET p == ProcOf[t]
         w == RunOf[p]

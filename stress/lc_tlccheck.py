@@ -52,13 +52,11 @@ def _steps(prog: LcProgram) -> Iterator[list[Any]]:
 
 def scope_problems(prog: LcProgram) -> list[str]:
     """The steps of ``prog`` that leave ``spec/Procs.tla``'s scope (its README, "Not
-    modelled"): Tickers and timeout scopes (races), ``Task.join`` with a finite timeout,
-    and ``sleep(inf)`` (it blocks the task without a trace event: the spec's "block
-    forever", which the runtime does not record).  In ``kill_main`` mode also the two
-    runtime behaviours the spec still rejects (its README, "Trace validation of
-    lifecycle traces"), which a pending kill of main reaches: a ``TaskGroup`` (its
-    owner joins its members with a kill pending) and an iocall of main (queued before
-    the pending kill lands)."""
+    modelled"): Tickers and timeout scopes (races), ``Task.join`` with a finite timeout.
+    In ``kill_main`` mode also the two runtime behaviours the spec still rejects (its
+    README, "Trace validation of lifecycle traces"), which a pending kill of main
+    reaches: a ``TaskGroup`` (its owner joins its members with a kill pending) and an
+    iocall of main (queued before the pending kill lands)."""
     out = []
     for st in _steps(prog):
         kind = st[0]
@@ -66,8 +64,6 @@ def scope_problems(prog: LcProgram) -> list[str]:
             out.append(kind)
         elif kind == "join_task" and st[2] not in (None, "inf"):
             out.append("join_task with a timeout")
-        elif kind == "block" and st[1] == "sleep":
-            out.append("sleep(inf)")
     if prog.mode == "kill_main":
         if prog.groups:
             out.append("kill_main with a TaskGroup")
