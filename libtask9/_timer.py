@@ -205,7 +205,10 @@ def sleep(ms: float) -> None:
     ``sleep(math.inf)`` blocks until the task is killed.
 
     A switch point like ``recv``: a pending kill is delivered here, and a kill while
-    asleep resumes the task with TaskKilled at once."""
+    asleep resumes the task with TaskKilled at once.  Traced: a finite sleep is a
+    ``TimerArm`` (kind ``sleep``) in the critical section in which the task blocks; an
+    infinite one arms nothing and is the spec's block forever, an ``AltBlock`` with no
+    case (``sleep`` true), like ``alt()`` with no case."""
     delay = delay_seconds(ms, "sleep()", 0.001)
     if delay == 0.0:
         yield_()
@@ -219,6 +222,10 @@ def sleep(ms: float) -> None:
         t._state = BLOCKED
         if delay is not None:
             arm_wait_timer_locked(t, b, delay, "sleep")
+        elif _trace.tracer is not None:
+            p = t.proc
+            _trace.alt_action(_trace.AltRequest(p.world.id, t.id, p.id, [], [], True),
+                              "AltBlock", sleep=True)
     park(t)
     if b.outcome is KILLED:
         raise killed_error(t)

@@ -119,9 +119,12 @@ class AltRequest:
 
 
 def alt_action(req: AltRequest, action: str, index: int = -1, value: Any = None,
-               partner: int | None = None, pindex: int | None = None) -> None:
+               partner: int | None = None, pindex: int | None = None,
+               sleep: bool = False) -> None:
     """``AltBuffer``, ``AltRendezvous``, ``AltHandover``, ``AltClosed`` (case ``index``
-    executed, ``value`` received or None), ``AltBlock`` or ``AltNone`` (index -1)."""
+    executed, ``value`` received or None), ``AltBlock`` or ``AltNone`` (index -1).
+    ``sleep``: an ``AltBlock`` with no case made by ``sleep(math.inf)`` (field ``sleep``
+    true), which blocks forever like ``alt()`` with no case."""
     if action not in _ALT_ACTIONS:
         raise ValueError(f"not an alt action: {action!r}")
     ev = {"action": action, "run": req.run, "task": req.task, "proc": req.proc,
@@ -130,6 +133,8 @@ def alt_action(req: AltRequest, action: str, index: int = -1, value: Any = None,
     if partner is not None:
         ev["partner"] = partner
         ev["pindex"] = pindex
+    if sleep:
+        ev["sleep"] = True
     _emit(ev)
 
 

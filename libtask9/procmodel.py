@@ -819,8 +819,17 @@ def Killed(cfg: Config, s: State, t: Id) -> list[State]:
     return [_upd(s, kill=_put(s.kill, k, "dying"))]
 
 
+def main_killed(cfg: Config, s: State, t: Id) -> bool:
+    """``MainKilled(t)``: t is main's first task, dying (killed), and its run is running:
+    its exit ends the run ("main raised")."""
+    w = cfg.proc_run[cfg.task_proc[t]]
+    return (t == cfg.first_task[cfg.main_proc[w]] and s.kill[cfg.d.ti[t]] == "dying"
+            and s.phase[cfg.d.ri[w]] == "running")
+
+
 def TaskExit(cfg: Config, s: State, t: Id, fatal: bool) -> list[State]:
-    """10. t is done; its joiners readied; ``fatal``: SystemExit (or main raised)."""
+    """10. t is done; its joiners readied; ``fatal``: SystemExit (or main raised).  Main's
+    first task exiting killed while its run runs is fatal too (``MainKilled``)."""
     d = cfg.d
     k = d.ti[t]
     if s.ts[k] != "running":
@@ -834,7 +843,8 @@ def TaskExit(cfg: Config, s: State, t: Id, fatal: bool) -> list[State]:
     jn = [u for u in cfg.tasks if s.ts[ti[u]] == "blocked" and s.why[ti[u]] == "joint"
           and s.jt[ti[u]] == t]
     rd = _ready(cfg, s, jn, p, w)
-    fp = _put(s.fatalp, r, p) if fatal and s.fatalp[r] == NONE else s.fatalp
+    fp = (_put(s.fatalp, r, p) if (fatal or main_killed(cfg, s, t)) and s.fatalp[r] == NONE
+          else s.fatalp)
     return [_upd(s, ts=_put(rd.ts, k, "done"), why=rd.why, jt=rd.jt, remote=rd.remote,
                  idle=rd.idle, nidle=_put(s.nidle, r, rd.nidle_w),
                  parker=_wake(cfg, s.parker, rd.woken), pc=_put(s.pc, d.pi[p], "loop"),
@@ -1324,7 +1334,7 @@ def _mc_configs() -> dict[str, Config]:
         "Live": _one_run(("M", "Q"), live_tasks, one_first, {"m1": 2, "q1": 1}, live_can),
         "Io": _one_run(("M",), {"m1": "M", "m2": "M"}, {"M": "m1"}, {"m1": 2, "m2": 1},
                        {"m1": frozenset({"spawn", "block"}), "m2": frozenset({"io", "sleep"})},
-                       killable={"m2"}),
+                       killable={"m1", "m2"}),
         "Teeth": _one_run(("M", "Q"), live_tasks, one_first, {"m1": 2, "q1": 2}, teeth_can,
                           intr=True),
         "Two": two(two_can, spin=True),

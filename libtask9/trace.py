@@ -823,6 +823,9 @@ class _Pass:
             if t is None:
                 self.instant(ev, f"AltBlock {_cases_str(ev.cases())}")
                 return
+            if r.get("sleep") is True:  # sleep(math.inf): blocked until killed
+                self.open_block(ev, t, "sleep", "sleep(inf)")
+                return
             self.open_block(ev, t, "alt", _cases_str(ev.cases()))
             self.tl.tstat(t).blocked += 1
             for c in chans:

@@ -56,6 +56,8 @@ LiveBudget   == [t \in LiveTasks |-> IF t = "m1" THEN 2 ELSE 1]
 (* spawns m2 and blocks; m2 does an iocall or sleeps, and may be killed    *)
 (* from outside meanwhile: the deadlock is then found by the iocall        *)
 (* finishing (or by M going idle once the killed sleeper has exited).      *)
+(* m1 may be killed too (in the cfg): main's killed exit ends the run at   *)
+(* once, while m2 still lives (MainKilled).                                *)
 IoProcs    == {"M"}
 IoTasks    == {"m1", "m2"}
 IoProcRun  == [p \in IoProcs |-> "A"]

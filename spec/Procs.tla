@@ -129,7 +129,8 @@ VARIABLES
                 \*   "main" | "deadlock" | "fatal" | "interrupt"
     intr,       \* intr[w]: a KeyboardInterrupt arrived (deferred flag)
     fatalp,     \* fatalp[w]: the proc where a fatal exception (SystemExit,
-                \*   main raised) happened, which ends the run; or None
+                \*   main raised or was killed) happened, which ends the
+                \*   run; or None
     kicked,     \* GHOST kicked[w]: after w was declared deadlocked and
                 \*   before RunEnding, Task.kill from outside readied one
                 \*   of its tasks (used only by NoFalseDeadlock)
@@ -249,7 +250,8 @@ Declare(w, decl, ts1, pk1) ==
 (* The cause that proc p must act on at its next scheduler step (RunEnding *)
 (* by p), or None.  The main proc acts on an interrupt, on a declared      *)
 (* Deadlock, and on having no task left; the proc where a fatal exception  *)
-(* happened acts on it.  The first RunEnding fixes cause[w].               *)
+(* happened (main's first task raising or killed included: MainKilled)    *)
+(* acts on it.  The first RunEnding fixes cause[w].                        *)
 (***************************************************************************)
 EndDue(p) ==
     LET w == RunOf[p] IN
@@ -561,8 +563,9 @@ ChanBlock(t) ==
 
 (* 7. TimerArm: sleep(ms) pushes t's wait timer on p's heap (ntimers += 1) *)
 (*    and blocks t in the same CS; after()/Timer() arms a timer channel    *)
-(*    and t goes on.  (An infinite duration arms nothing: not modelled,    *)
-(*    it is a block forever.)                                              *)
+(*    and t goes on.  (An infinite duration arms nothing: sleep(inf) is a  *)
+(*    block forever, ChanBlock with no partner; the runtime records it as  *)
+(*    an AltBlock with no case.)                                           *)
 TimerArm(t, k) ==
     LET p == ProcOf[t]
         w == RunOf[p]
@@ -692,7 +695,15 @@ Killed(t) ==
 
 (* 10. TaskExit(t) (CS): t is done (returned, raised, or unwound); every   *)
 (*     task joined on t is readied.  fatal: t raised SystemExit (or it is  *)
-(*     main and raised): the run must end (RunEnding by p).                *)
+(*     main and raised): the run must end (RunEnding by p).  Main's first *)
+(*     task exiting killed (Task.kill's TaskKilled, or a KeyboardInterrupt *)
+(*     in user code) while the run is running is "main raised" too: the   *)
+(*     run ends at once, whatever main's proc still has (MainKilled).      *)
+MainKilled(t) ==
+    LET w == RunOfT[t] IN
+    /\ t = FirstOf[MainOf[w]]
+    /\ kill[t] = "dying"
+    /\ phase[w] = "running"
 TaskExit(t, fatal) ==
     LET p == ProcOf[t]
         w == RunOf[p]
@@ -710,7 +721,8 @@ TaskExit(t, fatal) ==
     /\ pc'     = [pc EXCEPT ![p] = "loop"]
     /\ kill'   = [kill EXCEPT ![t] = "no"]
     /\ bud'    = [bud EXCEPT ![t] = 0]
-    /\ fatalp' = IF fatal /\ fatalp[w] = None THEN [fatalp EXCEPT ![w] = p] ELSE fatalp
+    /\ fatalp' = IF (fatal \/ MainKilled(t)) /\ fatalp[w] = None
+                 THEN [fatalp EXCEPT ![w] = p] ELSE fatalp
     /\ UNCHANGED <<phase, wprocs, ntimers, iocalls, deadlock, cause, intr, kicked,
                    tmo, tw, tc, io>>
 

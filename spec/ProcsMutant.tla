@@ -376,7 +376,8 @@ MTaskExit(t, fatal) ==
     /\ pc'     = [pc EXCEPT ![p] = "loop"]
     /\ kill'   = [kill EXCEPT ![t] = "no"]
     /\ bud'    = [bud EXCEPT ![t] = 0]
-    /\ fatalp' = IF fatal /\ fatalp[w] = None THEN [fatalp EXCEPT ![w] = p] ELSE fatalp
+    /\ fatalp' = IF (fatal \/ MainKilled(t)) /\ fatalp[w] = None
+                 THEN [fatalp EXCEPT ![w] = p] ELSE fatalp
     /\ UNCHANGED <<phase, wprocs, ntimers, iocalls, deadlock, cause, intr, kicked,
                    tmo, tw, tc, io>>
 

@@ -13,8 +13,8 @@ that both must reject at the same event, the planted one:
 * ``lost-wakeup``: a proc fires its due timer without having woken from its idle sleep
   (the ``ProcWake`` that un-idles it is lost: ``nidle`` stays counted).
 
-Fresh traces come from ``normal`` lifecycle programs without the features the spec
-leaves out (:func:`scope_problems`).
+Fresh traces come from ``normal`` and ``kill_main`` lifecycle programs (as many of each)
+without the features the spec leaves out (:func:`scope_problems`).
 """
 
 from __future__ import annotations
@@ -52,9 +52,11 @@ def _steps(prog: LcProgram) -> Iterator[list[Any]]:
 
 def scope_problems(prog: LcProgram) -> list[str]:
     """The steps of ``prog`` that leave ``spec/Procs.tla``'s scope (its README, "Not
-    modelled"): Tickers and timeout scopes (races), ``Task.join`` with a finite timeout,
-    and ``sleep(inf)`` (it blocks the task without a trace event: the spec's "block
-    forever", which the runtime does not record)."""
+    modelled"): Tickers and timeout scopes (races), ``Task.join`` with a finite timeout.
+    In ``kill_main`` mode also the two runtime behaviours the spec still rejects (its
+    README, "Trace validation of lifecycle traces"), which a pending kill of main
+    reaches: a ``TaskGroup`` (its owner joins its members with a kill pending) and an
+    iocall of main (queued before the pending kill lands)."""
     out = []
     for st in _steps(prog):
         kind = st[0]
@@ -62,22 +64,25 @@ def scope_problems(prog: LcProgram) -> list[str]:
             out.append(kind)
         elif kind == "join_task" and st[2] not in (None, "inf"):
             out.append("join_task with a timeout")
-        elif kind == "block" and st[1] == "sleep":
-            out.append("sleep(inf)")
+    if prog.mode == "kill_main":
+        if prog.groups:
+            out.append("kill_main with a TaskGroup")
+        if any(st[0] == "iocall" for st in prog.tasks[0]):
+            out.append("kill_main with an iocall of main")
     return out
 
 
 def fresh_lc_traces(count: int, seed: int, max_events: int, min_events: int = 30,
-                    attempts: int = 400) -> list[tuple[int, Events]]:
-    """``count`` traces (with their program seeds) of in-scope ``normal`` lifecycle
-    programs, of min..max events."""
+                    attempts: int = 400, mode: str = "normal") -> list[tuple[int, Events]]:
+    """``count`` traces (with their program seeds) of in-scope lifecycle programs of
+    ``mode`` ("normal" or "kill_main"), of min..max events."""
     rng = random.Random(seed)
     out: list[tuple[int, Events]] = []
     for _ in range(attempts):
         if len(out) >= count:
             break
         pseed = rng.getrandbits(63)
-        prog = generate_lc(random.Random(pseed), "normal", LC_TLC_CONFIG)
+        prog = generate_lc(random.Random(pseed), mode, LC_TLC_CONFIG)
         if scope_problems(prog):
             continue
         ev = execute_lc(prog, pseed).events
@@ -157,13 +162,13 @@ def _verdict(ok: bool, index: int | None) -> str:
     return "accepted" if ok else f"rejected at #{index}"
 
 
-def _check_valid(pseed: int, events: Events) -> bool:
+def _check_valid(pseed: int, events: Events, mode: str = "normal") -> bool:
     t0 = time.monotonic()
     py = check_lifecycle_trace(events)
     t1 = time.monotonic()
     tlc = tlc_validate_lifecycle(events, spec_dir=SPEC_DIR)
     agree = py.ok and tlc.accepted
-    print(f"  fresh lifecycle trace (program seed {pseed}): {len(events)} events, "
+    print(f"  fresh {mode} lifecycle trace (program seed {pseed}): {len(events)} events, "
           f"{py.items} lifecycle steps; python {_verdict(py.ok, py.index)} ({t1 - t0:.2f} s, "
           f"{py.explored} states); TLC {_verdict(tlc.accepted, tlc.first_bad_index)} "
           f"({tlc.seconds:.1f} s, {tlc.states} states) -> "
@@ -194,10 +199,13 @@ def main_lifecycle(count: int, seed: int, max_events: int) -> bool:
     """The lifecycle part of ``check-trace``; True if every verdict agrees."""
     t0 = time.monotonic()
     traces = fresh_lc_traces(count, seed, max_events)
-    ok = len(traces) == count
+    killers = fresh_lc_traces(count, seed + 2, max_events, mode="kill_main")
+    ok = len(traces) == count and len(killers) == count
     if not ok:
-        print(f"  only {len(traces)} of {count} lifecycle traces of a suitable size")
+        print(f"  only {len(traces)} + {len(killers)} of {count} + {count} lifecycle traces "
+              "of a suitable size")
     ok = all([_check_valid(ps, ev) for ps, ev in traces]) and ok
+    ok = all([_check_valid(ps, ev, "kill_main") for ps, ev in killers]) and ok
     planted = 0
     for name in LC_PLANTS:
         for _, ev in traces + fresh_lc_traces(4, seed + 1, max_events):
@@ -209,7 +217,8 @@ def main_lifecycle(count: int, seed: int, max_events: int) -> bool:
         else:
             print(f"  planted lifecycle {name}: no suitable trace found")
             ok = False
-    print(f"  lifecycle: {len(traces)} fresh trace(s), {planted} planted bug(s); "
+    print(f"  lifecycle: {len(traces)} + {len(killers)} fresh trace(s) (normal + kill_main), "
+          f"{planted} planted bug(s); "
           f"{'all verdicts agree' if ok else 'FAILED'} ({time.monotonic() - t0:.1f} s)",
           flush=True)
     return ok

@@ -160,6 +160,28 @@ def test_interrupt_in_the_idle_wait_restores_idle_only_if_still_idle() -> None:
     assert s.get(cfg, "nidle")["A"] == 0 and P.IdleExact(cfg, s)
 
 
+def test_main_killed_ends_the_run_while_its_proc_has_tasks() -> None:
+    cfg = P.MC_CONFIGS["Io"]  # M (m1 main, m2); m1 and m2 killable
+    s = run(cfg, ("RunStart", ("A",)), ("Dispatch", ("m1",)), ("TaskCreate", ("m1", "m2")),
+            ("ChanBlock", ("m1",)), ("Dispatch", ("m2",)), ("IoStart", ("m2",)),
+            ("KillBlocked", ("m1",)), ("TakeRemote", ("M",)), ("Dispatch", ("m1",)))
+    assert P.main_killed(cfg, s, "m1")
+    s = P.apply(cfg, s, "TaskExit", "m1", False)[0]
+    assert s.get(cfg, "fatalp")["A"] == "M" and P.has_live(cfg, s, "M")  # m2 lives
+    assert P.end_due(cfg, s, "M") == "fatal"
+    assert P.ProcIdle(cfg, s, "M") == []  # main's proc does not go on: the run ends
+    s = P.apply(cfg, s, "RunEnding", "M")[0]
+    assert s.get(cfg, "cause")["A"] == "fatal" and s.get(cfg, "kill")["m2"] == "dying"
+    # killed during the run's own ending: no cause of its own (the run already ends)
+    s = run(cfg, ("RunStart", ("A",)), ("Dispatch", ("m1",)), ("TaskCreate", ("m1", "m2")),
+            ("ChanBlock", ("m1",)), ("Dispatch", ("m2",)), ("TaskExit", ("m2", False)),
+            ("ProcIdle", ("M",)), ("RunEnding", ("M",)),
+            ("Dispatch", ("m1",)))
+    assert s.get(cfg, "cause")["A"] == "deadlock" and not P.main_killed(cfg, s, "m1")
+    s = P.apply(cfg, s, "TaskExit", "m1", False)[0]
+    assert s.get(cfg, "fatalp")["A"] == P.NONE
+
+
 def test_to_tla_prints_functions_keyed_by_ids() -> None:
     from libtask9.testing import tla
 

@@ -79,3 +79,40 @@ def test_no_events_without_tracer_and_channels_made_before_are_untraced() -> Non
 
     run(main)
     assert [e["action"] for e in rec.events] == ["ChanCreate", "AltBuffer"]
+
+
+def test_sleep_forever_is_traced_as_an_empty_alt_block_and_validated() -> None:
+    """sleep(math.inf) blocks forever, like an alt with no case: it records AltBlock
+    (ops [], ``sleep`` true) in the critical section in which the task blocks, so both
+    checkers see the block that a later kill ends."""
+    import math
+
+    from libtask9 import sleep
+    from libtask9.testing.lctracecheck import check_lifecycle_trace
+    from libtask9.testing.tracecheck import check_trace
+    from libtask9.trace import to_chrome
+
+    rec = TraceRecorder()
+    with tracing(rec):
+        def main() -> None:
+            t = new_task(sleep, math.inf)
+            c: Channel[int] = Channel()
+            u = new_task(c.recv)
+            yield_()  # t and u block; main goes on
+            t.kill()  # KillBlocked: t was asleep for ever
+            yield_()  # t unwinds
+            c.send(1)
+            del u
+
+        run(main)
+    blocks = [e for e in rec.events if e["action"] == "AltBlock" and e.get("sleep")]
+    assert len(blocks) == 1
+    b = blocks[0]
+    assert b["ops"] == [] and b["vals"] == [] and b["block"] is True and b["index"] == -1
+    k = next(i for i, e in enumerate(rec.events) if e["action"] == "KillBlocked")
+    assert rec.events.index(b) < k and rec.events[k]["task"] == b["task"]
+    r = check_lifecycle_trace(rec.events)
+    assert r.ok, str(r)
+    assert check_trace(rec.events).ok
+    names = [e.get("name", "") for e in to_chrome(rec.events)["traceEvents"]]
+    assert "sleep(inf)" in names  # the timeline's slice for the block, not "AltBlock"

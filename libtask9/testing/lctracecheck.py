@@ -45,7 +45,9 @@ as they appear: run ``n`` → ``"r<n>"``, proc ``n`` → ``"p<n>"``, task ``n`` 
   the CS that completed the wait (``ProcExit``, ``KillBlocked``, ``RunEnding``, which
   disarm the wait timer themselves): no step.
 * Channels (``Procs.tla`` abstracts them to ``ChanBlock``/``ChanReady``): ``AltBlock``
-  → ``ChanBlock(t)``; ``AltRendezvous``/``AltHandover`` with a ``partner`` →
+  → ``ChanBlock(t)`` (``sleep(math.inf)`` records an ``AltBlock`` with no case and
+  ``sleep`` true: the spec's block forever, a ``ChanBlock`` nobody readies);
+  ``AltRendezvous``/``AltHandover`` with a ``partner`` →
   ``ChanReady(t, partner)``; ``Close`` → ``ChanReady(t, u)`` for each woken ``u``;
   every other channel event readies nobody and blocks nobody: no step.  A timer
   channel's delivery is not recorded: ``TimerFire(p, t, "chan")`` may ready any
