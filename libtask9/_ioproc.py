@@ -27,7 +27,13 @@ from typing import Any, TypeVar
 
 from . import _trace
 from ._chan import Channel, deliver_locked
-from ._sched import check_deadlock_locked, current_proc_or_none, delay_seconds, task_for
+from ._sched import (
+    check_deadlock_locked,
+    current_proc_or_none,
+    delay_seconds,
+    killed_locked,
+    task_for,
+)
 from ._world import Parker, World, chanlock
 from .errors import IOProcClosed
 
@@ -142,6 +148,8 @@ class IOProc:
         w = t.proc.world
         reply: Channel[tuple[bool, Any]] = Channel._internal(1, f"{self.name}.reply")
         with chanlock:  # IoStart
+            if t._kill_pending:  # (a switch point: a pending kill lands before the call)
+                raise killed_locked(t)
             if self._state != "running":
                 raise IOProcClosed(f"iocall on {self!r}: start() it first"
                                    if self._state == "new" else f"iocall on stopped {self!r}")

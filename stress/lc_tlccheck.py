@@ -53,10 +53,9 @@ def _steps(prog: LcProgram) -> Iterator[list[Any]]:
 def scope_problems(prog: LcProgram) -> list[str]:
     """The steps of ``prog`` that leave ``spec/Procs.tla``'s scope (its README, "Not
     modelled"): Tickers and timeout scopes (races), ``Task.join`` with a finite timeout.
-    In ``kill_main`` mode also the two runtime behaviours the spec still rejects (its
-    README, "Trace validation of lifecycle traces"), which a pending kill of main
-    reaches: a ``TaskGroup`` (its owner joins its members with a kill pending) and an
-    iocall of main (queued before the pending kill lands)."""
+    In ``kill_main`` mode also the runtime behaviour the spec still rejects (its README,
+    "Trace validation of lifecycle traces"), which a pending kill of main reaches: a
+    ``TaskGroup`` (its owner joins its members with a kill pending)."""
     out = []
     for st in _steps(prog):
         kind = st[0]
@@ -64,11 +63,8 @@ def scope_problems(prog: LcProgram) -> list[str]:
             out.append(kind)
         elif kind == "join_task" and st[2] not in (None, "inf"):
             out.append("join_task with a timeout")
-    if prog.mode == "kill_main":
-        if prog.groups:
-            out.append("kill_main with a TaskGroup")
-        if any(st[0] == "iocall" for st in prog.tasks[0]):
-            out.append("kill_main with an iocall of main")
+    if prog.mode == "kill_main" and prog.groups:
+        out.append("kill_main with a TaskGroup")
     return out
 
 

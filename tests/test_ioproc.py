@@ -17,8 +17,10 @@ from libtask9 import (
     IOProcClosed,
     NotInTask,
     TaskKilled,
+    curtask,
     new_task,
     run,
+    tracing,
     yield_,
 )
 
@@ -194,3 +196,28 @@ def test_an_uncaught_base_exception_from_an_iocall_ends_the_run() -> None:
     with pytest.raises(SystemExit) as ei:
         run(main)
     assert ei.value.code == 4
+
+
+def test_an_iocall_with_a_kill_pending_delivers_the_kill_and_runs_nothing() -> None:
+    """iocall blocks the task, so it is a switch point: a pending kill lands there, before
+    the call is queued (spec IoStart needs no pending kill; the lifecycle trace checker
+    found IoStart recorded for a task already killed)."""
+    ran: list[str] = []
+    got: list[str] = []
+
+    def main() -> None:
+        with IOProc("k") as io:
+            def victim() -> None:
+                curtask().kill()  # pending: it lands at the next switch point
+                try:
+                    io.iocall(ran.append, "the call ran")
+                except TaskKilled:
+                    got.append("TaskKilled")
+                    raise
+
+            new_task(victim).join()
+            io.iocall(ran.append, "a later call")  # (the IOProc is fine)
+
+    with tracing(lambda e: None):
+        run(main)
+    assert got == ["TaskKilled"] and ran == ["a later call"]
