@@ -325,9 +325,9 @@ def oracle_view(events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for ev in evs:
         a = ev["action"]
         ev["seq"] = 2 * ev["seq"]
-        if a == "AltBlock":
-            cs = [c for _, c in ev.get("ops") or [] if c is not None]
-            if cs and all(c in declared for c in cs):
+        if a == "AltBlock":  # (no case at all, or only nil ones: sleep(inf), blocked
+            cs = [c for _, c in ev.get("ops") or [] if c is not None]  # for ever too)
+            if all(c in declared for c in cs):
                 blocked.add(ev["task"])
         elif a in ("AltRendezvous", "AltHandover") and ev.get("partner") is not None:
             blocked.discard(ev["partner"])

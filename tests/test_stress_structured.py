@@ -381,3 +381,17 @@ def test_the_clock_check_catches_a_wrong_virtual_end_time(tmp_path: Path) -> Non
     assert rp.outcome.obs == out.obs and rp.outcome.vclock == wrong.vclock
     res = replay_lc(rp)  # the re-run is on a virtual clock too, and ends on time
     assert not res.saved.ok and [v.ok for v in res.reruns] == [True]
+
+
+def test_the_oracle_view_keeps_a_kill_of_a_task_blocked_in_sleep_forever() -> None:
+    """``sleep(math.inf)`` is traced as an AltBlock with no case (the spec's block for
+    ever): its later KillBlocked is the oracle's KillBlocked, not a KillPending of a task
+    between two operations (CI's lifecycle stress hit this right after sleep(inf) became
+    traced)."""
+    ev = [{"action": "TaskCreate", "run": 1, "proc": 1, "task": 2, "by": None, "seq": 1,
+           "t": 0.0, "name": "t"},
+          {"action": "AltBlock", "run": 1, "task": 2, "proc": 1, "ops": [], "vals": [],
+           "block": True, "index": -1, "value": None, "sleep": True, "seq": 2, "t": 0.0},
+          {"action": "KillBlocked", "run": 1, "task": 2, "proc": 1, "by": 3, "seq": 3,
+           "t": 0.0}]
+    assert [e["action"] for e in oracle_view(ev)] == ["AltBlock", "KillBlocked"]
