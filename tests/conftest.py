@@ -6,11 +6,16 @@
   ``--hypothesis-seed`` replays a failure, whose reproduction blob is printed.
 * After each test, no run may be left (no proc registered, no thread left hanging) and
   the tracer must be off again.
+* SIGINT has Python's default handler in every test, also when the suite was started with
+  SIGINT ignored (a non-interactive shell ignores it in a command it runs in the
+  background): ``run()`` installs its own handler only over the default one, and the
+  interrupt tests send real SIGINTs.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from collections.abc import Iterator
 
@@ -35,6 +40,10 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow], print_blob=True,
 )
 settings.load_profile(os.environ.get("LIBTASK9_HYPOTHESIS_PROFILE", "ci"))
+
+if threading.current_thread() is threading.main_thread() \
+        and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
