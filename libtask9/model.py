@@ -759,12 +759,17 @@ def spec_program(t: int, ops: Sequence[Op]) -> tuple[Op, ...]:
     return tuple(out)
 
 
-@dataclasses.dataclass
-class Exploration:
-    """The reachable graph of a config: ``states`` (BFS order), ``edges`` as
-    ``(src_index, dst_index, action, params)`` (one per generated successor)."""
+S = TypeVar("S", bound=Hashable)
 
-    states: list[State]
+
+@dataclasses.dataclass
+class Exploration(Generic[S]):
+    """The reachable graph of a config: ``states`` (BFS order), ``edges`` as
+    ``(src_index, dst_index, action, params)`` (one per generated successor), and the
+    depth as TLC counts it (the initial state is depth 1).  Shared by this oracle and the
+    lifecycle oracle (:mod:`libtask9.procmodel`)."""
+
+    states: list[S]
     edges: list[tuple[int, int, str, Params]]
     depth: int
 
@@ -772,27 +777,27 @@ class Exploration:
         return Counter(a for _, _, a, _ in self.edges)
 
 
-def explore(
-    ctx: Ctx,
-    init: State,
+def bfs(
+    init: S,
+    successors_of: Callable[[S], Iterable[tuple[str, Params, S]]],
     *,
     max_states: int = 2_000_000,
-    check: Callable[[State], None] | None = None,
-    impl: Mapping[str, Callable[..., State | None]] | None = None,
-) -> Exploration:
-    """Breadth-first search from ``init`` over :func:`successors` (``check`` is called on
-    every new state, e.g. to assert invariants; ``impl`` overrides actions by name)."""
-    index: dict[State, int] = {init: 0}
+    check: Callable[[S], None] | None = None,
+) -> Exploration[S]:
+    """Breadth-first search from ``init`` over ``successors_of`` (``check`` is called on
+    every new state, e.g. to assert invariants); more than ``max_states`` states is a
+    RuntimeError."""
+    index: dict[S, int] = {init: 0}
     states = [init]
     edges: list[tuple[int, int, str, Params]] = []
-    frontier: deque[tuple[int, int]] = deque([(0, 0)])
-    depth = 0
+    frontier: deque[tuple[int, int]] = deque([(0, 1)])
+    depth = 1
     if check is not None:
         check(init)
     while frontier:
         si, d = frontier.popleft()
         depth = max(depth, d)
-        for name, params, n in successors(ctx, states[si], impl):
+        for name, params, n in successors_of(states[si]):
             ni = index.get(n)
             if ni is None:
                 ni = len(states)
@@ -804,7 +809,20 @@ def explore(
                 if check is not None:
                     check(n)
             edges.append((si, ni, name, params))
-    return Exploration(states, edges, depth + 1)
+    return Exploration(states, edges, depth)
+
+
+def explore(
+    ctx: Ctx,
+    init: State,
+    *,
+    max_states: int = 2_000_000,
+    check: Callable[[State], None] | None = None,
+    impl: Mapping[str, Callable[..., State | None]] | None = None,
+) -> Exploration[State]:
+    """Breadth-first search from ``init`` over :func:`successors` (``check`` is called on
+    every new state, e.g. to assert invariants; ``impl`` overrides actions by name)."""
+    return bfs(init, lambda s: successors(ctx, s, impl), max_states=max_states, check=check)
 
 
 # --------------------------------------------------------------------------- to TLA+

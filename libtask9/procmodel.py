@@ -36,9 +36,10 @@ procs and tasks, ``frozenset`` for sets, ``()`` / ``(B,)`` for ``deadlock``.
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
+
+from .model import Exploration, bfs
 
 __all__ = [
     "ACTIONS",
@@ -1023,47 +1024,12 @@ def apply(cfg: Config, s: State, action: str, *params: Any) -> list[State]:
     return nxt
 
 
-@dataclasses.dataclass
-class Exploration:
-    """The reachable graph: ``states`` (BFS order), ``edges`` as ``(src, dst, action,
-    params)`` (one per generated successor), and the depth (TLC's)."""
-
-    states: list[State]
-    edges: list[tuple[int, int, str, Params]]
-    depth: int
-
-    def action_counts(self) -> Counter[str]:
-        return Counter(a for _, _, a, _ in self.edges)
-
-
 def explore(cfg: Config, init: State | None = None, *, max_states: int = 2_000_000,
             check: Callable[[State], None] | None = None,
-            impl: Mapping[str, ActionFn] | None = None) -> Exploration:
+            impl: Mapping[str, ActionFn] | None = None) -> Exploration[State]:
     """Breadth-first search of the reachable graph from ``init`` (default ``Init``)."""
-    s0 = cfg.initial() if init is None else init
-    index: dict[State, int] = {s0: 0}
-    states = [s0]
-    edges: list[tuple[int, int, str, Params]] = []
-    frontier: deque[tuple[int, int]] = deque([(0, 1)])
-    depth = 1
-    if check is not None:
-        check(s0)
-    while frontier:
-        si, dd = frontier.popleft()
-        depth = max(depth, dd)
-        for name, params, n in successors(cfg, states[si], impl):
-            ni = index.get(n)
-            if ni is None:
-                ni = len(states)
-                if ni >= max_states:
-                    raise RuntimeError(f"more than {max_states} states")
-                index[n] = ni
-                states.append(n)
-                frontier.append((ni, dd + 1))
-                if check is not None:
-                    check(n)
-            edges.append((si, ni, name, params))
-    return Exploration(states, edges, depth)
+    return bfs(cfg.initial() if init is None else init,
+               lambda s: successors(cfg, s, impl), max_states=max_states, check=check)
 
 
 # --------------------------------------------------------------------------- invariants
