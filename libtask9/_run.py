@@ -114,7 +114,6 @@ class Runner:
                     p._leave_idle_locked()  # (it may have failed in its idle wait)
                     end_run_locked(w, "fatal", e)
             self._end(w, p)
-            _take_late_interrupt(w, p)
         finally:
             _restore_sigint(previous)
         result: R = _outcome(w, p)
@@ -131,6 +130,8 @@ class Runner:
                 p._exit_locked()
         finally:  # (even after an InternalError: this thread may run() again)
             p._unbind()
+        # The last one: unbound, the thread's SIGINT handler no longer records interrupts
+        # for this proc (it raises them plainly), so none can arrive after this.
         _take_late_interrupt(w, p)
         deadline = time.monotonic() + self.shutdown_grace
         stuck: list[str] = []
