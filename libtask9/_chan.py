@@ -25,6 +25,9 @@ Invariants (names as in ``spec/Channels.tla``; ``Channel.check_invariants`` asse
                critical section.
 * Conservation every value handed to ``send`` is, at every moment, in exactly one place:
                the buffer, the result of a ``recv``, or its blocked sender's waiter.
+* F1 (not a spec rule: what lets send/recv take their inline fast path)
+               ``_recv_fast`` is ``_world`` if the channel is untraced, else None;
+               ``_send_fast`` is ``_recv_fast`` while the channel is open, else None.
 
 Waiter order is FIFO (Go, trio, Stackless), not plan9port's random pick; the choice among
 *ready cases* of an alt is uniform (plan9port ``rand() % ncan``, Go's select).
@@ -248,8 +251,8 @@ class Channel(Generic[T]):
     """
 
     # (__weakref__: timers hold their channel weakly, see _timer.py)
-    __slots__ = ("__weakref__", "_buf", "_cap", "_closed", "_recvq", "_sendq", "_traced",
-                 "_world", "id", "name")
+    __slots__ = ("__weakref__", "_buf", "_cap", "_closed", "_recv_fast", "_recvq",
+                 "_send_fast", "_sendq", "_traced", "_world", "id", "name")
 
     def __init__(self, bufsize: int = 0, *, name: str | None = None,
                  _traced: bool = True) -> None:
@@ -273,6 +276,12 @@ class Channel(Generic[T]):
         w = None if p is None else p.world
         self._world: World | None = w
         self._traced = _traced and _trace.tracer is not None
+        # The run whose tasks may take the inline fast paths of send and recv, so that
+        # each tests one field instead of three (see send).  F1: _recv_fast is _world if
+        # the channel is untraced, else None; _send_fast is _recv_fast while the channel
+        # is open, else None (kept by _claim_locked and _close_locked).
+        self._recv_fast: World | None = None if self._traced else w
+        self._send_fast: World | None = self._recv_fast
         if self._traced:
             with chanlock:
                 _trace.chan_create(None if w is None else w.id, self.id, bufsize)
@@ -326,10 +335,11 @@ class Channel(Generic[T]):
     # send and recv perform the three commonest actions inline, in one critical section
     # (Go's chansend/chanrecv fast paths): AltRendezvous, AltBuffer and AltBlock, exactly
     # as _exec_locked and _block1_locked do them.  They are taken only when no kill is
-    # pending, the channel belongs to the task's run, the channel is open and nothing is
-    # to be traced (no tracer, or a channel created while none was installed: _op1
-    # records no event for it either); everything else (kills, a channel of no run yet
-    # or of another run, closed channels, handover, tracing) goes through _op1.
+    # pending and the channel's _send_fast/_recv_fast is the task's run (F1: the channel
+    # belongs to that run, is untraced and, for send, open); everything else (kills, a
+    # channel of no run yet or of another run, closed channels, handover, traced
+    # channels) goes through _op1.  (Untraced: created while no tracer was installed;
+    # _op1 records no event for such a channel either.)
 
     def send(self, value: T) -> None:
         """Send ``value``, blocking until a receiver or buffer space takes it."""
@@ -343,8 +353,7 @@ class Channel(Generic[T]):
             raise NotInTask("Channel.send()")
         chanlock.acquire()  # (not ``with``: a compiled core's __exit__ call allocates)
         try:
-            if (t._kill_pending or self._world is not p.world
-                    or (self._traced and _trace.tracer is not None) or self._closed):
+            if t._kill_pending or self._send_fast is not p.world:
                 a = None
             elif self._recvq.first is not None:  # AltRendezvous
                 w = self._recvq.pop()
@@ -372,8 +381,7 @@ class Channel(Generic[T]):
             raise NotInTask("Channel.recv()")
         chanlock.acquire()  # (as in send)
         try:
-            if (t._kill_pending or self._world is not p.world
-                    or (self._traced and _trace.tracer is not None)):
+            if t._kill_pending or self._recv_fast is not p.world:
                 a = None
             elif self._buf:
                 if self._sendq.first is None:  # AltBuffer
@@ -455,6 +463,10 @@ def _claim_locked(ch: Channel[Any], w: World) -> None:
                 "tasks of concurrent runs cannot share channels: hand values between runs "
                 "with a queue.Queue served by an IOProc")
         ch._world = w
+        if not ch._traced:  # F1
+            ch._recv_fast = w
+            if not ch._closed:
+                ch._send_fast = w
 
 
 def _complete_locked(a: _Waiter, fired: _Waiter | None, outcome: str, index: int,
@@ -698,6 +710,7 @@ def _close_locked(ch: Channel[Any]) -> list[list[int]]:
     smallest case index on ``ch``.  The buffer is kept for draining.  Returns the woken
     ``[task id, index]`` pairs in wake order."""
     ch._closed = True
+    ch._send_fast = None  # F1
     woken: list[list[int]] = []
     for q in (ch._recvq, ch._sendq):
         while q.first is not None:
@@ -759,3 +772,6 @@ def _check_locked(ch: Channel[Any]) -> None:
         tasks = {w.task for w in ch._sendq} | {w.task for w in ch._recvq}
         if len(tasks) > 1:
             fail("NoMissedRendezvous", "senders and receivers of different tasks both wait")
+    fast = None if ch._traced else ch._world
+    if ch._recv_fast is not fast or ch._send_fast is not (None if ch._closed else fast):
+        fail("F1", "the fast-path run is not the channel's untraced, open run")

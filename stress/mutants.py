@@ -217,6 +217,15 @@ MUTANTS: tuple[Mutant, ...] = (
         Edit(_G, "            if not self.cancelled:\n                self._cancel_locked()",
              "            if False:  # (mutant)\n                self._cancel_locked()"),),
            ("lifecycle", "unit")),
+    # -- the lock-free task exit (J1 in _sched.Proc._task_exit): tests/test_group.py makes
+    # -- the exit fall inside a joiner's critical section ---------------------------------
+    Mutant("join_misses_lock_free_exit",
+           "a joiner does not look again after registering (a lock-free exit is missed)", (
+               Edit(_S, "                if task._state is DONE:  # J1: it ended without the "
+                        "lock meanwhile\n",
+                    "                if False:  # (mutant)\n"),
+               Edit(_S, "        if not isinstance(target, Proc) and target._state is DONE:\n",
+                    "        if False:  # (mutant)\n")), ("unit",)),
 )
 
 

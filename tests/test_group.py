@@ -16,6 +16,7 @@ from libtask9 import (
     TaskGroup,
     TaskKilled,
     WrongProc,
+    _sched,
     curtask,
     new_proc,
     new_task,
@@ -103,6 +104,81 @@ def test_a_task_killed_while_joining_is_withdrawn() -> None:
         assert target._joiners == []
 
     run(main)
+
+
+# A task with no owner and no joiner ends without chanlock (J1 in _sched.Proc._task_exit).
+# These two tests make its end fall exactly between a joiner's first look at the task and
+# its registration (the hook runs there, in the joiner's critical section, and lets the
+# target end); the joiner must then find it done on its second look, not wait for a
+# wake-up that the lock-free exit will never send.
+
+
+def _end_target_inside_the_joiners_critical_section(go: threading.Event,
+                                                    box: dict[str, Any]) -> None:
+    go.set()  # the target task (blocked in go.wait, holding no lock) returns
+    deadline = time.monotonic() + 10
+    while box["target"].state != "done":  # it ends without chanlock, which we hold
+        assert time.monotonic() < deadline, "the target never ended"
+        time.sleep(0.001)
+
+
+def test_plain_thread_join_racing_a_lock_free_task_exit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    go = threading.Event()
+    box: dict[str, Any] = {}
+    real_event = threading.Event
+
+    def event_then_end_target() -> threading.Event:
+        # join_task makes the joiner's Event between its two looks at the target
+        if box.get("racing"):
+            box["racing"] = False
+            _end_target_inside_the_joiners_critical_section(go, box)
+        return real_event()
+
+    def joiner() -> None:
+        box["racing"] = True
+        monkeypatch.setattr(threading, "Event", event_then_end_target)
+        box["joined"] = box["target"].join(5)
+
+    def main() -> None:
+        box["target"] = new_task(go.wait, 10)
+        th = threading.Thread(target=joiner)
+        th.start()
+        yield_()  # the target runs: it waits for go, then returns without the lock
+        th.join(20)
+
+    run(main)
+    assert box["joined"] is True, "the joiner missed the end of the task"
+
+
+@pytest.mark.skipif(libtask9.COMPILED, reason="patches _sched.JoinWait, a class the "
+                    "compiled core binds statically")
+def test_task_join_racing_a_lock_free_task_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+    go = threading.Event()
+    box: dict[str, Any] = {}
+
+    class EndTargetFirst(_sched.JoinWait):
+        # join_wait makes the JoinWait between its two looks at the target
+        def __init__(self, *args: Any) -> None:
+            if box.get("racing"):
+                box["racing"] = False
+                _end_target_inside_the_joiners_critical_section(go, box)
+            super().__init__(*args)
+
+    monkeypatch.setattr(_sched, "JoinWait", EndTargetFirst)
+
+    def target_proc() -> None:
+        box["target"] = new_task(go.wait, 10)  # the proc's second task: no owner
+        box["ready"].send(None)
+
+    def main() -> bool:
+        box["ready"] = Channel[None]()
+        new_proc(target_proc)
+        box["ready"].recv()
+        box["racing"] = True
+        return box["target"].join(5)
+
+    assert run(main) is True, "the joiner missed the end of the task"
 
 
 # -- TaskGroup -----------------------------------------------------------------------------
