@@ -219,6 +219,16 @@ class _WaitQ:
             w.next = None
         return w
 
+    def unpush(self, w: _Waiter) -> None:
+        """Take back ``w``, the last waiter pushed (the caller has checked it is last)."""
+        prev = w.prev
+        self.last = prev
+        if prev is None:
+            self.first = None
+        else:
+            prev.next = None
+            w.prev = None
+
 
 
 @dataclass(frozen=True)
@@ -451,9 +461,11 @@ class Channel(Generic[T]):
 
 
 def _claim_locked(ch: Channel[Any], w: World) -> None:
-    """A task of run ``w`` is about to use ``ch``: the channel belongs to the run that
-    uses it until that run ends (so each run's deadlock detector sees every waker of its
-    tasks); a task of another run gets WrongRun."""
+    """A task of run ``w`` is about to use ``ch`` (R2: complete an operation on it, or
+    wait on it): the channel belongs to the run that uses it until that run ends (so each
+    run's deadlock detector sees every waker of its tasks); a task of another run gets
+    WrongRun.  Looking at a channel's readiness is not a use: an alt whose completed
+    case is on its own run's channel does not claim its other cases' channels."""
     cw = ch._world
     if cw is not w:
         if cw is not None and cw.phase is not ENDED:
@@ -568,12 +580,21 @@ def _block1_locked(t: Task, ch: Channel[Any], d: str, value: Any) -> _Waiter:
 def _block_locked(t: Task, ops: tuple[Op[Any], ...],
                   req: _trace.AltRequest | None) -> _Waiter:
     """Spec action AltBlock: queue one waiter per non-nil case, in case order.  Returns the
-    alt's head (a waiter queued nowhere if every case is nil: it waits to be killed)."""
+    alt's head (a waiter queued nowhere if every case is nil: it waits to be killed).
+    Every channel it waits on becomes its run's (R2); if one is another live run's, the
+    waiters queued so far are taken back and WrongRun raised: nothing happened."""
     head: _Waiter | None = None
     last: _Waiter | None = None
+    world = t.proc.world
     for i, op in enumerate(ops):
         ch = op.chan
         if ch is not None:
+            if ch._world is not world:
+                try:
+                    _claim_locked(ch, world)
+                except WrongRun:
+                    _unblock_locked(head)
+                    raise
             w = _Waiter(t, ch, op.dir, op.value, i, "alt")
             if last is None:
                 head = w
@@ -589,6 +610,25 @@ def _block_locked(t: Task, ops: tuple[Op[Any], ...],
     if req is not None:
         _trace.alt_action(req, "AltBlock")
     return head
+
+
+def _unblock_locked(head: _Waiter | None) -> None:
+    """Take back the waiters ``_block_locked`` has just queued (in this critical section,
+    so each is the last of its queue when taken back, latest first)."""
+    pushed: list[_Waiter] = []
+    w = head
+    while w is not None:
+        pushed.append(w)
+        w = w.sib
+    for w in reversed(pushed):
+        ch = w.chan
+        assert ch is not None
+        q = ch._sendq if w.dir is SEND else ch._recvq
+        if q.last is not w:
+            raise InternalError(f"QueueExact violated: {w.task!r} is not the last waiter "
+                                f"on {ch!r}")
+        q.unpush(w)
+        w.sib = None
 
 
 def _wait(t: Task, a: _Waiter) -> tuple[int, Any]:
@@ -624,11 +664,13 @@ def _op1(t: Task, ch: Channel[Any], d: str, value: Any, block: bool) -> tuple[in
     with chanlock:
         if t._kill_pending:
             raise killed_locked(t)
-        _claim_locked(ch, t.proc.world)
         req = (_request(t, [[d, ch.id]], [value if d is SEND else None], block)
                if _trace.tracer is not None and ch._traced else None)
+        w = t.proc.world
         if (ch._closed or ch._recvq.first is not None or len(ch._buf) < ch._cap) \
                 if d is SEND else (ch._buf or ch._sendq.first is not None or ch._closed):
+            if ch._world is not w:  # R2: the channel it completes on becomes its run's
+                _claim_locked(ch, w)
             outcome, got = _exec_locked(t, ch, d, value, 0, req)
             if outcome is OK:
                 return 0, got
@@ -637,6 +679,8 @@ def _op1(t: Task, ch: Channel[Any], d: str, value: Any, block: bool) -> tuple[in
             if req is not None:
                 _trace.alt_action(req, "AltNone")
             return -1, None
+        if ch._world is not w:  # R2: ... and the channel it waits on
+            _claim_locked(ch, w)
         a = _block1_locked(t, ch, d, value)
         if req is not None:
             _trace.alt_action(req, "AltBlock")
@@ -661,20 +705,17 @@ def alt(*ops: Op[Any], canblock: bool = True) -> tuple[int, Any]:
     if canblock is not True and canblock is not False:
         raise TypeError(f"alt(): canblock must be True or False, got {canblock!r}")
     cases: tuple[object, ...] = ops  # (checked here, not by a compiled core's cast)
-    w = t.proc.world
     with chanlock:
         ready: list[int] = []
         for i, op in enumerate(cases):  # readiness of every case, and type checks
             if not isinstance(op, Op):
                 raise TypeError(f"alt() takes alt_send()/alt_recv() cases, got {op!r}")
             c = op.chan
-            if c is not None:
-                if c._world is not w:
-                    _claim_locked(c, w)
-                if ((c._closed or c._recvq.first is not None or len(c._buf) < c._cap)
-                        if op.dir is SEND else (c._buf or c._sendq.first is not None
-                                                or c._closed)):
-                    ready.append(i)
+            if c is not None and (
+                    (c._closed or c._recvq.first is not None or len(c._buf) < c._cap)
+                    if op.dir is SEND else (c._buf or c._sendq.first is not None
+                                            or c._closed)):
+                ready.append(i)
         if t._kill_pending:
             raise killed_locked(t)
         req = None
@@ -693,6 +734,9 @@ def alt(*ops: Op[Any], canblock: bool = True) -> tuple[int, Any]:
             op = ops[i]
             c = op.chan
             assert c is not None
+            w = t.proc.world
+            if c._world is not w:  # R2: the channel it completes on becomes its run's
+                _claim_locked(c, w)
             outcome, got = _exec_locked(t, c, op.dir, op.value, i, req)
             if outcome is OK:
                 return i, got

@@ -686,19 +686,23 @@ class Proc:
             while not self._remote:
                 if w.phase is not RUN_RUNNING or pk.interrupt is not None:
                     return
-                now = clock()
-                if timers.due(now):
-                    timers.fire_due_locked(now)
-                    if self.runq:  # a local task was woken
-                        return
-                    continue
+                if timers.entries:  # (the clock is read only when a timer is armed)
+                    now = clock()
+                    if timers.due(now):
+                        timers.fire_due_locked(now)
+                        if self.runq:  # a local task was woken
+                            return
+                        continue
                 self._idle = True
                 w.nidle += 1
-                declared = check_deadlock_locked(w, None if _trace.tracer is None else
-                                                 self._record_idle)
+                # (The deadlock decision needs every proc idle; without a tracer to tell
+                # of this ProcIdle, the call is skipped while some other proc is busy.)
+                declared = ((w.nidle == len(w.procs) or _trace.tracer is not None)
+                            and check_deadlock_locked(w, None if _trace.tracer is None else
+                                                      self._record_idle))
                 if not declared and not (timers.entries and timers.due(clock())):
                     # (a virtual clock may just have jumped to one of our deadlines)
-                    nd = None if w.virtual else timers.next_deadline()
+                    nd = None if w.virtual or not timers.entries else timers.next_deadline()
                     try:
                         pk.wait_locked(None if nd is None else nd - clock())
                     except BaseException as e:  # (KeyboardInterrupt; chanlock is held)

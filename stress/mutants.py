@@ -138,9 +138,9 @@ MUTANTS: tuple[Mutant, ...] = (
         Edit(_C, "from dataclasses import dataclass\n",
              "from contextlib import nullcontext\nfrom dataclasses import dataclass\n"),
         Edit(_C, "    with chanlock:\n        if t._kill_pending:\n"
-             "            raise killed_locked(t)\n        _claim_locked(",
+             "            raise killed_locked(t)\n        req = (_request(t, [[d, ch.id]]",
              "    with nullcontext():\n        if t._kill_pending:\n"
-             "            raise killed_locked(t)\n        _claim_locked("),
+             "            raise killed_locked(t)\n        req = (_request(t, [[d, ch.id]]"),
         Edit(_C, "        chanlock.acquire()  # (not ``with``",
              "        pass  # (not ``with``"),
         Edit(_C, "        chanlock.acquire()  # (as in send)", "        pass  # (as in send)"),

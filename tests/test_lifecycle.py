@@ -196,6 +196,51 @@ def test_a_channel_in_use_by_a_live_run_is_refused_to_another_run() -> None:
     assert run(shared.recv) == 1
 
 
+def test_an_alt_uses_the_channel_it_completes_on_and_every_channel_it_waits_on() -> None:
+    """R2 for alt: a case only looked at (another case completed) does not claim its
+    channel; an alt that would wait on another live run's channel gets WrongRun with
+    nothing queued anywhere (the waiters queued before the foreign case are taken back)."""
+    foreign: Channel[int] = Channel(1)
+    a_inside = threading.Event()
+    a_release = threading.Event()
+    box: dict[str, Any] = {}
+
+    def run_a() -> None:
+        def main() -> None:
+            foreign.send(1)  # binds the channel to run A, and leaves it empty
+            foreign.recv()
+            a_inside.set()
+            while not a_release.is_set():
+                yield_()
+
+        run(main)
+
+    ta = threading.Thread(target=run_a)
+    ta.start()
+    try:
+        assert a_inside.wait(30)
+
+        def main_b() -> None:
+            own: Channel[int] = Channel(1)
+            empty: Channel[int] = Channel()
+            own.send(7)
+            # only own is ready: foreign is looked at, not used
+            box["ready"] = alt(alt_recv(foreign), alt_recv(own))
+            # nothing is ready: the alt would wait on foreign too
+            with pytest.raises(WrongRun, match="another run"):
+                alt(alt_recv(own), alt_recv(empty), alt_recv(foreign), alt_recv(own))
+            box["queues"] = (own.snapshot(), empty.snapshot(), foreign.snapshot())
+            own.check_invariants()
+            empty.check_invariants()
+
+        run(main_b)
+    finally:
+        a_release.set()
+        ta.join(30)
+    assert box["ready"] == (1, 7)
+    assert box["queues"] == (([], [], [], False),) * 3
+
+
 # -- interrupts ----------------------------------------------------------------------------
 
 
