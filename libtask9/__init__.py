@@ -15,6 +15,15 @@ The runtime's modules import one way only (a test checks it): ``_pure`` (the
 package.
 """
 
+import sys as _sys
+
+# The runtime relies on the GIL (one GIL holder at a time orders every unlocked read of a
+# field another thread writes, e.g. a task's lock-free exit, J1 in _sched): refuse to run
+# without it rather than lose a wake-up.  (sys._is_gil_enabled: CPython 3.13+.)
+if not getattr(_sys, "_is_gil_enabled", lambda: True)():
+    raise ImportError("libtask9 needs the GIL, which this free-threaded interpreter runs "
+                      "without: start Python with -X gil=1 (or PYTHON_GIL=1)")
+
 from . import _pure  # noqa: F401  (first: with LIBTASK9_PURE=1 the rest is the .py source)
 
 # isort: split

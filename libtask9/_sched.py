@@ -535,7 +535,25 @@ class Proc:
             self._task_failed(t, e)
         finally:
             t._args, t._kwargs = (), None  # let the arguments go while the Task lives on
-            self._task_exit(t)
+            # J1, the lock-free TaskExit: a task with no owner, no joiner and no tracer
+            # to record its exit ends without chanlock (the critical section cost a woken
+            # task's exit ~0.7 us, measured: a lock right after a greenlet switch is
+            # slow).  The exit takes effect at the DONE store: a joiner appends itself to
+            # _joiners under chanlock and only then reads _state again (join_wait,
+            # join_task), while this thread stores DONE and only then reads _joiners.
+            # Under the GIL (every hand-off between threads orders memory; libtask9
+            # refuses to import without it) every interleaving has one see the other:
+            # the joiner finds the task done and withdraws, or this thread finds the
+            # joiner and wakes it in _task_exit.  _tasks may shrink here without the
+            # lock: other threads read it only through one C-level snapshot (list,
+            # sorted).
+            if t._owner is None and _trace.tracer is None:
+                t._state = DONE
+                self._tasks.discard(t)
+                if t._joiners:
+                    self._task_exit(t)
+            else:
+                self._task_exit(t)
 
     def _task_failed(self, t: Task, e: BaseException) -> None:
         # (Not inline in _task_main: every parked task's saved stack holds _task_main's
@@ -550,25 +568,10 @@ class Proc:
                 self._fatal = fatal
 
     def _task_exit(self, t: Task) -> None:
-        """TaskExit: the task is done; its joiners are readied in the same critical
-        section in which join() would see it done.
-
-        J1 (the lock-free exit): a task with no owner, no joiner and no tracer to record
-        its exit ends without taking chanlock (a critical section costs a woken task's
-        exit ~0.5 µs, measured, right after a greenlet switch).  Its exit takes effect at
-        the ``DONE`` store: a joiner appends itself to ``_joiners`` under chanlock and
-        only then reads ``_state`` again (``join_wait``, ``join_task``), while this thread
-        stores ``DONE`` and only then reads ``_joiners``; every interleaving of the two
-        (sequentially consistent under the GIL) has one see the other, so either the
-        joiner finds the task done and withdraws, or this thread finds the joiner and
-        wakes it under chanlock below.  ``_tasks`` may shrink here without the lock: other
-        threads read it only through one C-level snapshot (``list``/``sorted``).
-        """
-        if t._owner is None and _trace.tracer is None:
-            t._state = DONE
-            self._tasks.discard(t)
-            if not t._joiners:
-                return
+        """TaskExit under chanlock: the task is done, and its joiners are readied (and its
+        owner told) in the same critical section in which join() would see it done.  A
+        task with no owner, no joiner and no tracer to record its exit ends without the
+        lock instead (J1, in ``_task_main``)."""
         chanlock.acquire()
         try:
             t._state = DONE

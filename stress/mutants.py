@@ -217,7 +217,7 @@ MUTANTS: tuple[Mutant, ...] = (
         Edit(_G, "            if not self.cancelled:\n                self._cancel_locked()",
              "            if False:  # (mutant)\n                self._cancel_locked()"),),
            ("lifecycle", "unit")),
-    # -- the lock-free task exit (J1 in _sched.Proc._task_exit): tests/test_group.py makes
+    # -- the lock-free task exit (J1 in _sched.Proc._task_main): tests/test_group.py makes
     # -- the exit fall inside a joiner's critical section ---------------------------------
     Mutant("join_misses_lock_free_exit",
            "a joiner does not look again after registering (a lock-free exit is missed)", (

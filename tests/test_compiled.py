@@ -194,3 +194,14 @@ def test_installed_package_has_sources_and_py_typed() -> None:
     assert "libtask9/py.typed" in files
     for m in MODULES:
         assert f"libtask9/{m}.py" in files, f"the wheel lacks the source of libtask9.{m}"
+
+
+def test_import_without_the_gil_is_refused_with_what_to_do() -> None:
+    """A free-threaded interpreter running without the GIL would break the runtime's
+    ordering assumptions (J1): importing libtask9 there is an ImportError naming the fix.
+    (Simulated: sys._is_gil_enabled is what CPython 3.13+ answers.)"""
+    code = ("import sys; sys._is_gil_enabled = lambda: False\n"
+            "try:\n    import libtask9\nexcept ImportError as e:\n    print(e)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       timeout=60, check=True, cwd=str(PKG.parent))
+    assert "needs the GIL" in p.stdout and "-X gil=1" in p.stdout

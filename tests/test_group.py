@@ -106,7 +106,7 @@ def test_a_task_killed_while_joining_is_withdrawn() -> None:
     run(main)
 
 
-# A task with no owner and no joiner ends without chanlock (J1 in _sched.Proc._task_exit).
+# A task with no owner and no joiner ends without chanlock (J1 in _sched.Proc._task_main).
 # These two tests make its end fall exactly between a joiner's first look at the task and
 # its registration (the hook runs there, in the joiner's critical section, and lets the
 # target end); the joiner must then find it done on its second look, not wait for a

@@ -124,6 +124,7 @@ def test_a_run_does_not_see_the_previous_runs_deadlock() -> None:
 def test_concurrent_runs_have_independent_deadlock_detection() -> None:
     """A's Deadlock was raised only when B ended; with B never idle, A hung."""
     b_stop = threading.Event()
+    b_running = threading.Event()
     outcome: dict[str, Any] = {}
 
     def run_b() -> None:
@@ -132,6 +133,7 @@ def test_concurrent_runs_have_independent_deadlock_detection() -> None:
             while not b_stop.is_set():
                 yield_()
                 n += 1
+                b_running.set()  # (A starts only once B's loop runs: B counts >= 1)
             return n
 
         outcome["b"] = run(main)
@@ -139,6 +141,8 @@ def test_concurrent_runs_have_independent_deadlock_detection() -> None:
     tb = threading.Thread(target=run_b)
     tb.start()
     try:
+        assert b_running.wait(30)
+
         def run_a() -> None:
             try:
                 run(lambda: Channel[int]().recv())
