@@ -7,6 +7,7 @@ redesign (the bug it reproduces is in its docstring).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import math
 import os
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -162,40 +164,40 @@ def test_concurrent_runs_have_independent_deadlock_detection() -> None:
     assert outcome["b"] > 0
 
 
+@contextlib.contextmanager
+def _another_live_run(bind: Callable[[], None]) -> Iterator[None]:
+    """Inside the block, a run on another thread has called ``bind`` (the channels it
+    used are that run's) and stays alive, yielding, until the block is left."""
+    inside = threading.Event()
+    release = threading.Event()
+
+    def main() -> None:
+        bind()
+        inside.set()
+        while not release.is_set():
+            yield_()
+
+    ta = threading.Thread(target=run, args=(main,))
+    ta.start()
+    try:
+        assert inside.wait(30)
+        yield
+    finally:
+        release.set()
+        ta.join(30)
+
+
 def test_a_channel_in_use_by_a_live_run_is_refused_to_another_run() -> None:
     """A channel belongs to the run that uses it while that run lives: a task of another
     run gets WrongRun (its deadlock detector could not see the other run's wakers)."""
     shared: Channel[int] = Channel(1)
-    a_inside = threading.Event()
-    a_release = threading.Event()
-    errors: list[BaseException] = []
 
-    def run_a() -> None:
-        def main() -> None:
-            shared.send(1)  # binds the channel to run A
-            a_inside.set()
-            while not a_release.is_set():
-                yield_()
+    def main_b() -> None:
+        with pytest.raises(WrongRun, match="another run"):
+            shared.recv()
 
-        run(main)
-
-    ta = threading.Thread(target=run_a)
-    ta.start()
-    try:
-        assert a_inside.wait(30)
-
-        def main_b() -> None:
-            with pytest.raises(WrongRun, match="another run"):
-                shared.recv()
-
-        try:
-            run(main_b)
-        except BaseException as e:  # pragma: no cover - reported below
-            errors.append(e)
-    finally:
-        a_release.set()
-        ta.join(30)
-    assert not errors
+    with _another_live_run(lambda: shared.send(1)):
+        run(main_b)
     # Run A has ended: the channel (and its buffered value) is usable by a later run.
     assert run(shared.recv) == 1
 
@@ -205,42 +207,27 @@ def test_an_alt_uses_the_channel_it_completes_on_and_every_channel_it_waits_on()
     channel; an alt that would wait on another live run's channel gets WrongRun with
     nothing queued anywhere (the waiters queued before the foreign case are taken back)."""
     foreign: Channel[int] = Channel(1)
-    a_inside = threading.Event()
-    a_release = threading.Event()
     box: dict[str, Any] = {}
 
-    def run_a() -> None:
-        def main() -> None:
-            foreign.send(1)  # binds the channel to run A, and leaves it empty
-            foreign.recv()
-            a_inside.set()
-            while not a_release.is_set():
-                yield_()
+    def bind() -> None:
+        foreign.send(1)  # the channel is run A's, and empty
+        foreign.recv()
 
-        run(main)
+    def main_b() -> None:
+        own: Channel[int] = Channel(1)
+        empty: Channel[int] = Channel()
+        own.send(7)
+        # only own is ready: foreign is looked at, not used
+        box["ready"] = alt(alt_recv(foreign), alt_recv(own))
+        # nothing is ready: the alt would wait on foreign too
+        with pytest.raises(WrongRun, match="another run"):
+            alt(alt_recv(own), alt_recv(empty), alt_recv(foreign), alt_recv(own))
+        box["queues"] = (own.snapshot(), empty.snapshot(), foreign.snapshot())
+        own.check_invariants()
+        empty.check_invariants()
 
-    ta = threading.Thread(target=run_a)
-    ta.start()
-    try:
-        assert a_inside.wait(30)
-
-        def main_b() -> None:
-            own: Channel[int] = Channel(1)
-            empty: Channel[int] = Channel()
-            own.send(7)
-            # only own is ready: foreign is looked at, not used
-            box["ready"] = alt(alt_recv(foreign), alt_recv(own))
-            # nothing is ready: the alt would wait on foreign too
-            with pytest.raises(WrongRun, match="another run"):
-                alt(alt_recv(own), alt_recv(empty), alt_recv(foreign), alt_recv(own))
-            box["queues"] = (own.snapshot(), empty.snapshot(), foreign.snapshot())
-            own.check_invariants()
-            empty.check_invariants()
-
+    with _another_live_run(bind):
         run(main_b)
-    finally:
-        a_release.set()
-        ta.join(30)
     assert box["ready"] == (1, 7)
     assert box["queues"] == (([], [], [], False),) * 3
 
