@@ -705,7 +705,7 @@ class Proc:
                                                       self._record_idle))
                 if not declared and not (timers.entries and timers.due(clock())):
                     # (a virtual clock may just have jumped to one of our deadlines)
-                    nd = None if w.virtual or not timers.entries else timers.next_deadline()
+                    nd = None if w.virtual else timers.next_deadline()
                     try:
                         pk.wait_locked(None if nd is None else nd - clock())
                     except BaseException as e:  # (KeyboardInterrupt; chanlock is held)
