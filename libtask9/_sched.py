@@ -519,13 +519,12 @@ class Proc:
                 take_kill(t)
             if self.world.phase is not RUN_RUNNING:  # the run is ending: start nothing
                 raise killed_error(t)
-            fn, args, kwargs = t._fn, t._args, t._kwargs
+            fn, args = t._fn, t._args
+            assert fn is not None  # (let go only below)
             # A one-argument call is made without unpacking: CPython then runs fn in
             # this C frame instead of a nested one, so a parked task's saved C stack
             # (greenlet copies it to the heap) is ~370 bytes smaller.
-            if kwargs:
-                t._result = fn(*args, **kwargs)
-            elif len(args) == 1:
+            if len(args) == 1:
                 t._result = fn(args[0])
             else:
                 t._result = fn(*args)
@@ -534,7 +533,7 @@ class Proc:
         except BaseException as e:
             self._task_failed(t, e)
         finally:
-            t._args, t._kwargs = (), None  # let the arguments go while the Task lives on
+            t._fn, t._args = None, ()  # let the call go while the Task lives on
             # J1, the lock-free TaskExit: a task with no owner, no joiner and no tracer
             # to record its exit ends without chanlock (the critical section cost a woken
             # task's exit ~0.7 us, measured: a lock right after a greenlet switch is
@@ -1201,10 +1200,10 @@ def killed_error(t: Task) -> TaskKilled:
     """The exception a killed (or interrupted) task receives: the expired timeout scope's
     ``Cancelled`` if that is what interrupted it, else ``TaskKilled`` (naming why, if its
     run is ending)."""
-    c = t._interrupted
-    if c is not None:
-        t._interrupted = None
-        exc: TaskKilled = c.exception()
+    sc = t._scopes
+    if sc is not None and sc.interrupted is not None:
+        exc: TaskKilled = sc.interrupted.exception()
+        sc.interrupted = None
         return exc
     w = t.proc.world
     why = "" if w.phase is RUN_RUNNING else f": its run is ending ({w.reason})"
@@ -1219,9 +1218,10 @@ def killed_locked(t: Task) -> TaskKilled:
     and Killed together (``reason`` "timeout"): until now it was only pending, and a
     scope left before this point withdrew it unrecorded."""
     t._kill_pending = False
-    c = t._cancel
-    if c is not None:
-        t._cancel = None
+    sc = t._scopes
+    if sc is not None and sc.pending is not None:
+        c = sc.pending
+        sc.pending = None
         if _trace.tracer is not None:
             w = t.proc.world.id
             _trace.kill_pending(w, t.id, t.proc.id, None, "timeout")
@@ -1238,18 +1238,21 @@ def interrupt_locked(t: Task, cancel: Any) -> None:
     """An expired timeout scope of ``t`` interrupts it exactly as a kill does (a blocked
     operation is withdrawn atomically, KillBlocked; otherwise it lands at the next switch
     point), but the task lives on: it receives ``cancel.exception()``, which the scope
-    catches.  A real kill pending, or a task already unwinding from one, is left alone."""
-    if (t._state is DONE or t._killed or t._interrupted is not None
-            or (t._kill_pending and t._cancel is None)):
+    catches.  A real kill pending, or a task already unwinding from one, is left alone.
+    (``cancel`` is one of the task's scopes: its TaskScopes record exists.)"""
+    sc = t._scopes
+    assert sc is not None
+    if (t._state is DONE or t._killed or sc.interrupted is not None
+            or (t._kill_pending and sc.pending is None)):
         return
     b = t._blocker
     if b is not None and t._state is BLOCKED:
-        t._interrupted = cancel
+        sc.interrupted = cancel
         if _trace.tracer is not None:
             _trace.kill_blocked(t.proc.world.id, t.id, t.proc.id, None, "timeout")
         b.abort_locked()
     else:
-        t._cancel = cancel
+        sc.pending = cancel
         t._kill_pending = True  # (recorded when it lands: killed_locked)
 
 
@@ -1267,8 +1270,9 @@ def kill_task_locked(t: Task, traced: bool, force: bool, reason: str | None = No
     proc) kills again a task that swallowed an earlier kill and blocked again (a task
     still unwinding from its kill, e.g. in a ``finally``, is left to finish).  A kill
     replaces a timeout scope's pending interruption."""
-    if t._kill_pending and t._cancel is not None:  # (unrecorded so far: see killed_locked)
-        t._cancel = None
+    sc = t._scopes
+    if t._kill_pending and sc is not None and sc.pending is not None:
+        sc.pending = None  # (unrecorded so far: see killed_locked)
         t._kill_pending = False
     if t._state is DONE or t._kill_pending or (t._killed and not (force and
                                                                      t._state is BLOCKED)):

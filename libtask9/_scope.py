@@ -28,7 +28,7 @@ from typing import Final
 
 from . import _trace
 from ._sched import arm_locked, delay_seconds, interrupt_locked, task_for
-from ._task import Task
+from ._task import Task, TaskScopes
 from ._timerheap import TimerEntry
 from ._world import chanlock
 from .errors import Cancelled, Timeout
@@ -60,12 +60,13 @@ class _ScopeEntry(TimerEntry):
 def _interrupt_innermost_locked(t: Task) -> None:
     """Interrupt ``t`` for the innermost expired scope it is in, unless that scope's
     interruption (or a deeper one's) is already on its way."""
-    scopes = t._scopes
-    if not scopes:
+    sc = t._scopes
+    if sc is None:
         return
+    scopes = sc.stack
     for s in reversed(scopes):
         if s.expired:
-            pending = t._cancel
+            pending = sc.pending
             if pending is not None and pending in scopes and \
                     scopes.index(pending) >= scopes.index(s):
                 return
@@ -107,9 +108,10 @@ class _Scope:
         self.task = t
         with chanlock:
             self._state = _ACTIVE
-            if t._scopes is None:
-                t._scopes = []
-            t._scopes.append(self)
+            sc = t._scopes
+            if sc is None:
+                sc = t._scopes = TaskScopes()
+            sc.stack.append(self)
             if self._delay is not None:
                 w = t.proc.world
                 e = _ScopeEntry(w.clock() + self._delay, self)
@@ -129,11 +131,12 @@ class _Scope:
             if e is not None:
                 self._entry = None
                 e.disarm_locked()
-            scopes = t._scopes
-            if scopes is not None and self in scopes:
-                scopes.remove(self)
-            if t._cancel is self:  # expired, but its interruption had not landed yet
-                t._cancel = None
+            sc = t._scopes
+            assert sc is not None  # (made by __enter__)
+            if self in sc.stack:
+                sc.stack.remove(self)
+            if sc.pending is self:  # expired, but its interruption had not landed yet
+                sc.pending = None
                 t._kill_pending = False
             # An outer scope that expired meanwhile is delivered at the next switch point.
             _interrupt_innermost_locked(t)

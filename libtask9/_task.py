@@ -9,6 +9,7 @@ scheduler: this module imports nothing of the layers above it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
@@ -18,7 +19,7 @@ import greenlet
 if TYPE_CHECKING:  # annotations only: the scheduler layer sits above this one
     from ._sched import Blocker, Proc, TaskOwner
 
-__all__ = ["Task"]
+__all__ = ["Task", "TaskScopes"]
 
 # Task states.  Only the owning proc's thread moves a task out of RUNNABLE; other threads
 # move it BLOCKED -> RUNNABLE, under the channel lock, through _sched.ready_locked().
@@ -30,6 +31,29 @@ BLOCKED: Final = "blocked"  # parked in a wait record (``_blocker`` is set)
 DONE: Final = "done"  # its function returned or raised, or it was killed
 
 _task_ids = itertools.count(1)  # task ids are never reused (thread(3))
+
+
+class TaskScopes:
+    """The timeout scopes of one task and their interruptions (``_scope``).
+
+    A record apart from :class:`Task` because few tasks ever enter a scope: every field a
+    ``Task`` carries costs every task (a ``Task`` of 16 slots is a 160-byte block, of 19 a
+    192-byte one; a woken task's exit measurably slows with the size).  Its fields are
+    written under chanlock.
+    """
+
+    __slots__ = ("interrupted", "pending", "stack")
+
+    def __init__(self) -> None:
+        #: The scopes the task is inside, innermost last.
+        self.stack: list[Any] = []
+        #: The expired scope whose interruption is pending (always with the task's
+        #: ``_kill_pending``: it lands at the next switch point, or is withdrawn
+        #: unrecorded if the scope is left first).
+        self.pending: Any = None
+        #: The expired scope whose interruption withdrew the task's wait (KillBlocked):
+        #: raised when the task resumes from that wait.
+        self.interrupted: Any = None
 
 
 class Task:
@@ -45,16 +69,13 @@ class Task:
     __slots__ = (
         "_args",
         "_blocker",
-        "_cancel",
         "_exc",
         "_fn",
         "_glet",
-        "_interrupted",
         "_joiners",
         "_kill_pending",
         "_kill_silent",
         "_killed",
-        "_kwargs",
         "_owner",
         "_result",
         "_scopes",
@@ -75,9 +96,10 @@ class Task:
         self.id: int = next(_task_ids)
         self.name: str = name if name is not None else getattr(fn, "__name__", "task")
         self.proc: Proc = proc
-        self._fn = fn
-        self._args = args
-        self._kwargs = kwargs or None  # (an empty dict per task is 64 bytes)
+        # The call to make; both are let go when the task ends.  (Keyword arguments are
+        # rare: they ride in a partial rather than in a field every task pays for.)
+        self._fn: Callable[..., Any] | None = functools.partial(fn, **kwargs) if kwargs else fn
+        self._args: tuple[Any, ...] = args
         self._glet: greenlet.greenlet | None = None
         self._state: str = NEW
         # Written under chanlock (other procs may kill or wake this task):
@@ -89,15 +111,8 @@ class Task:
         self._joiners: list[Any] | None = None
         #: The TaskGroup the task belongs to (it takes the task's exception; chanlock).
         self._owner: TaskOwner | None = None
-        #: The expired timeout scope whose interruption is pending (always with
-        #: _kill_pending: it lands at the next switch point, or is withdrawn unrecorded
-        #: if the scope is left first).
-        self._cancel: Any = None
-        #: The expired scope whose interruption withdrew the task's wait (KillBlocked):
-        #: raised when the task resumes from that wait.
-        self._interrupted: Any = None
-        #: The timeout scopes the task is inside, innermost last (owner thread).
-        self._scopes: list[Any] | None = None
+        #: Its timeout scopes and their interruptions, made when it first enters one.
+        self._scopes: TaskScopes | None = None
         self._result: Any = None
         self._exc: BaseException | None = None
 

@@ -195,19 +195,20 @@ MUTANTS: tuple[Mutant, ...] = (
     Mutant("timeout_drops_committed",
            "a timeout drops a committed value (a pending interruption beats a completed op)", (
                Edit(_C, "    park(t)\n    done = a.outcome\n    if done is OK:\n",
-                    "    park(t)\n    done = KILLED if t._cancel is not None else a.outcome\n"
+                    "    park(t)\n    sc = t._scopes  # (mutant)\n"
+                    "    done = KILLED if sc and sc.pending is not None else a.outcome\n"
                     "    if done is OK:\n"),), ("lifecycle", "unit")),
     Mutant("scope_leaves_pending",
            "leaving a scope does not withdraw its undelivered interruption", (
-               Edit(_SC, "            if t._cancel is self:  # expired, but its interruption",
+               Edit(_SC, "            if sc.pending is self:  # expired, but its interruption",
                     "            if False:  # (mutant) expired, but its interruption"),),
            ("lifecycle", "unit")),
     Mutant("timeout_waits_for_partner",
            "a deadline does not withdraw a blocked operation (it waits for a partner)", (
                Edit(_S, "    b = t._blocker\n    if b is not None and t._state is BLOCKED:\n"
-                    "        t._interrupted = cancel\n",
+                    "        sc.interrupted = cancel\n",
                     "    b = t._blocker\n    if False:  # (mutant)\n"
-                    "        t._interrupted = cancel\n"),), ("lifecycle", "unit")),
+                    "        sc.interrupted = cancel\n"),), ("lifecycle", "unit")),
     Mutant("group_forgets_member", "a TaskGroup does not list a new member task", (
         Edit(_G, "    def member_added_locked(self, t: Task) -> None:\n"
                  "        self._tasks.append(t)\n",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 import pytest
@@ -75,6 +77,31 @@ def test_ids_are_unique_names_and_curtask() -> None:
         assert curproc() is me.proc
         yield_()
         assert all(k.done for k in kids)
+
+    run(main)
+
+
+def test_keyword_arguments_reach_the_task_and_a_finished_task_lets_its_call_go() -> None:
+    """``new_task(fn, *args, **kwargs)`` calls ``fn(*args, **kwargs)``; the task is named
+    after ``fn`` even with keyword arguments; once it ends, the Task (still referenced)
+    no longer keeps its function, arguments or keyword arguments alive."""
+
+    class Arg:
+        def __init__(self, tag: str) -> None:
+            self.tag = tag
+
+    refs: list[weakref.ref[Any]] = []
+
+    def main() -> None:
+        a, k = Arg("a"), Arg("k")
+        fn = lambda x, *, y: x.tag + y.tag  # noqa: E731
+        refs.extend([weakref.ref(a), weakref.ref(k), weakref.ref(fn)])
+        t = new_task(fn, a, y=k)
+        assert t.name == "<lambda>"
+        del a, k, fn
+        assert t.join() and t.result() == "ak"
+        gc.collect()
+        assert [r() for r in refs] == [None] * 3, "the finished task still holds its call"
 
     run(main)
 
