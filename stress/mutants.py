@@ -150,7 +150,7 @@ MUTANTS: tuple[Mutant, ...] = (
              "            pass\n        if a is None:\n            return"),
         ), ("stress",)),
     Mutant("biased_choice", "alt always takes the first ready case", (
-        Edit(_C, "i = ready[0] if len(ready) == 1 else t.proc.choose_case(ready)",
+        Edit(_C, "i = ready[0] if len(ready) == 1 else p.choose_case(ready)",
              "i = ready[0]"),), ("coverage", "hypothesis")),
     Mutant("close_forgets_receivers", "close does not wake blocked receivers", (
         Edit(_C, "for q in (ch._recvq, ch._sendq):", "for q in (ch._sendq,):"),),
