@@ -25,8 +25,9 @@ Invariants (asserted where they are kept):
 
 * S1 a task is in at most one run queue, at most once: only ``ready_locked`` makes a
   BLOCKED task RUNNABLE, and it refuses any other state ("resumed exactly once").
-* S2 only the scheduler greenlet switches into a task (``Proc._dispatch``) or a parking
-  task hands the processor straight to the next runnable one (``park``).
+* S2 only the scheduler greenlet switches into a task (``Proc._dispatch``), or a parking
+  or normally ending task hands the processor straight to the next runnable one
+  (``park``, ``Proc._hand_off``), which it takes from the run queue.
 * W1-W4 of ``_world``: idle procs are counted exactly; a Deadlock is declared only by
   :func:`check_deadlock_locked`, only while the run is running, and only when every
   registered proc of the run is idle and no timer or iocall of the run is live.
@@ -378,6 +379,7 @@ class Proc:
         "_exited",
         "_fatal",
         "_finished",
+        "_handed",
         "_ident",
         "_idle",
         "_joiners",
@@ -435,6 +437,9 @@ class Proc:
         #: park() may switch straight to the next runnable task; False sends every park
         #: through the scheduler greenlet (a test stepper, or an interrupt to act on).
         self.switch_direct = True
+        #: The greenlet of the task that last ended by handing the processor on
+        #: (``_hand_off``): dead, its parent the task it handed to (owner thread only).
+        self._handed: greenlet.greenlet | None = None
         #: > 0 while this proc's thread is in a multi-step runtime operation that calls
         #: Python code (starting a proc's thread): a SIGINT there is only recorded, never
         #: raised.  The SIGINT handler tells runtime code from user code by its frames,
@@ -564,6 +569,45 @@ class Proc:
                     self._task_exit(t)
             else:
                 self._task_exit(t)
+            if t._exc is None and t is not self._main_task:
+                self._hand_off(t)
+
+    def _hand_off(self, t: Task) -> None:
+        """The task ``t`` is ending normally (its last step, in its own greenlet): let it
+        hand the processor straight to the next runnable task, as ``park`` does, on the
+        same conditions -- the next task has started, nothing waits in ``_remote``, no
+        timer is due and ``switch_direct`` is on.  The hand-off is greenlet's own: the
+        next task's greenlet becomes the ending one's parent, which a greenlet switches
+        to when it ends (one switch instead of two through the scheduler: a woken task's
+        exit 7.6 -> 6.7 us, measured).  A task that raised, was killed, or is the proc's
+        first task ends through the scheduler, which acts on it.
+
+        The dead greenlet's parent is set back to the scheduler's at the next hand-off:
+        otherwise every ended task would keep the next one's greenlet alive, a chain as
+        long as the run whose release would recurse once per task."""
+        runq = self.runq
+        if not runq or not self.switch_direct or self._remote:
+            return
+        nxt = runq[0]
+        g = nxt._glet
+        if g is None:  # (never ran: the scheduler greenlet starts it; see park)
+            return
+        timers = self.timers.entries
+        if timers and timers[0].deadline <= self.world.clock():
+            return
+        sched, me = self._sched_glet, t._glet
+        assert sched is not None and me is not None
+        prev = self._handed
+        if prev is not None:
+            prev.parent = sched
+        # From here on nothing can fail (and the SIGINT handler never raises in runtime
+        # code): nxt, taken off the run queue, is resumed when this greenlet ends.
+        runq.popleft()
+        self.nswitch += 1
+        nxt._state = RUNNING
+        self.current = nxt
+        me.parent = g
+        self._handed = me
 
     def _task_failed(self, t: Task, e: BaseException) -> None:
         # (Not inline in _task_main: every parked task's saved stack holds _task_main's
@@ -617,6 +661,7 @@ class Proc:
             self._loop()
         finally:
             self._looping = False
+            self._handed = None
 
     def _loop(self) -> None:
         w = self.world

@@ -106,6 +106,37 @@ def test_keyword_arguments_reach_the_task_and_a_finished_task_lets_its_call_go()
     run(main)
 
 
+def test_tasks_that_end_one_after_another_leave_no_chain_behind() -> None:
+    """A task that ends normally hands the processor straight to the next runnable task
+    (its greenlet's parent becomes that task's).  Ended tasks must not keep each other
+    alive through those links: holding one finished Task keeps its own greenlet, not
+    the greenlets of all the tasks that ended after it (a chain as long as the run,
+    whose release would recurse once per task)."""
+    n = 300
+    refs: list[weakref.ref[Any]] = []
+
+    def body(c: Channel[int]) -> None:
+        c.recv()
+
+    def main() -> None:
+        c = Channel[int]()
+        ts = [new_task(body, c) for _ in range(n)]
+        yield_()  # every task runs and blocks in recv
+        for i in range(n):
+            c.send(i)  # each is woken; none runs yet
+        refs.extend(weakref.ref(t._glet) for t in ts)
+        yield_()  # they run one after another and end
+        assert all(t.done for t in ts)
+        first = ts[0]
+        del ts
+        alive = sum(r() is not None for r in refs)
+        assert alive <= 3, f"{alive} greenlets of ended tasks are still alive"
+        assert first.done
+
+    run(main)
+    assert [r for r in refs if r() is not None] == [], "run() left greenlets behind"
+
+
 def test_calls_outside_a_task_raise() -> None:
     for fn in (curtask, curproc, yield_, lambda: new_task(print)):
         with pytest.raises(NotInTask):
