@@ -227,6 +227,14 @@ MUTANTS: tuple[Mutant, ...] = (
                     "                if False:  # (mutant)\n"),
                Edit(_S, "        if not isinstance(target, Proc) and target._state is DONE:\n",
                     "        if False:  # (mutant)\n")), ("unit",)),
+    # -- the hand-off at a task's end (_sched.Proc._hand_off): tests/test_task.py holds one
+    # -- finished task and counts the greenlets it keeps alive ------------------------------
+    Mutant("hand_off_chains_greenlets",
+           "an ended task's greenlet keeps the next one's alive (the hand-off link is never "
+           "reset)", (
+               Edit(_S, "        if prev is not None:\n            prev.parent = sched\n",
+                    "        if prev is not None:\n            pass  # (mutant)\n"),),
+           ("unit",)),
 )
 
 
