@@ -19,8 +19,9 @@ asserts that ``libtask9`` is imported from the copy):
 ``lifecycle``   ``python -m stress lifecycle`` for the same short, seeded duration: runs of
                 procs, joins, timers, iocalls, kills and interrupts, back to back and at
                 once, each outcome checked (the replay file names the check);
-``unit``        the unit tests of the timeout scopes and task groups
-                (``tests/test_scope.py``, ``tests/test_group.py``: :data:`UNIT_TESTS`);
+``unit``        the unit tests of tasks, timeout scopes and task groups
+                (``tests/test_task.py``, ``tests/test_scope.py``, ``tests/test_group.py``:
+                :data:`UNIT_TESTS`);
 ``coverage``    ``tests/test_alt.py``'s chi-squared test of the choice among ready cases.
 
 Layers run in order of expected cost (a stress run stops at its first failure, usually
@@ -356,11 +357,11 @@ def _pytest_result(layer: str, rc: int, out: str, secs: float) -> LayerResult:
 
 
 #: the unit tests the ``unit`` layer runs against the mutated copy
-UNIT_TESTS = ("tests/test_scope.py", "tests/test_group.py")
+UNIT_TESTS = ("tests/test_task.py", "tests/test_scope.py", "tests/test_group.py")
 
 
 def layer_unit(root: Path, opts: Options) -> LayerResult | None:
-    """The unit tests of timeout scopes and task groups (:data:`UNIT_TESTS`)."""
+    """The unit tests of tasks, timeout scopes and task groups (:data:`UNIT_TESTS`)."""
     files = [f for f in UNIT_TESTS if (REPO / f).exists()]
     if not files:
         return None
