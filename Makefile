@@ -35,7 +35,7 @@ check-trace: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m ruff check libtask9 tests examples bench stress spec tools docs/site setup.py
-	$(PY) -m mypy --strict libtask9
+	$(PY) -m mypy --strict libtask9 stress
 
 ## test: the whole pytest suite (unit, Hypothesis stateful with the CI budget, oracle vs TLC)
 test: $(STAMP)

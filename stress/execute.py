@@ -112,8 +112,8 @@ class _Run:
             # proc 0's first task waits for the other procs, as a program should.
             with self.lock:
                 self.holders.append(libtask9.curtask())
-            for q in self.procs:
-                q.join()
+            for other in self.procs:
+                other.join()
         if self.hold is not None:  # keep this proc registered until every proc is idle
             with self.lock:
                 self.holders.append(libtask9.curtask())
